@@ -1,0 +1,529 @@
+//! The normalized event model shared by every log format.
+
+use std::borrow::Cow;
+
+use crate::time::Timestamp;
+
+/// Which log a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum LogType {
+    /// The advanced audit log (Aurora), the audit plugin log (RDS for MySQL) or MariaDB's server_audit log.
+    Audit,
+    /// The general query log.
+    General,
+    /// The slow query log.
+    Slow,
+    /// The error log.
+    Error,
+}
+
+impl LogType {
+    /// The lower-case name used in every output (`audit`, `general`, `slow`, `error`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LogType::Audit => "audit",
+            LogType::General => "general",
+            LogType::Slow => "slow",
+            LogType::Error => "error",
+        }
+    }
+}
+
+/// Which writer (server, plugin or version family) produced a record, as far as the record shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Dialect {
+    /// Aurora MySQL Advanced Auditing: 16-digit epoch-microsecond timestamps, 10 fields.
+    Aurora,
+    /// The RDS for MySQL audit plugin (AWS fork of the MariaDB plugin) with its trailing connection-type fields.
+    RdsMysql,
+    /// MariaDB: server_audit (10 fields, `YYYYMMDD HH:MM:SS`) or MariaDB's error log layout.
+    Mariadb,
+    /// MySQL 8.0 error log with `[MY-nnnnnn] [Subsystem]`.
+    Mysql80,
+    /// MySQL 5.7+ layouts with ISO 8601 timestamps (general, slow, error).
+    Mysql57,
+    /// Legacy layouts with `YYMMDD HH:MM:SS` timestamps (MySQL <= 5.6, MariaDB general and slow logs).
+    Legacy,
+}
+
+impl Dialect {
+    /// The snake-case name used in outputs.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Aurora => "aurora",
+            Dialect::RdsMysql => "rds_mysql",
+            Dialect::Mariadb => "mariadb",
+            Dialect::Mysql80 => "mysql80",
+            Dialect::Mysql57 => "mysql57",
+            Dialect::Legacy => "legacy",
+        }
+    }
+}
+
+/// The normalized kind of an event, shared by all formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum EventKind {
+    /// A successful login (audit `CONNECT`, `PROXY_CONNECT`; general `Connect user@host`).
+    Connect,
+    /// A rejected login (audit `FAILED_CONNECT`; general and error log `Access denied for user ...`).
+    /// The return code tells 1045/1698 (bad credentials) from 1044 (no access to the database).
+    FailedConnect,
+    /// End of a session (audit `DISCONNECT`, general `Quit`).
+    Disconnect,
+    /// `COM_CHANGE_USER` (audit `CHANGEUSER`, general `Change user`).
+    ChangeUser,
+    /// An SQL statement (audit `QUERY`, general `Query`/`Execute`/`Prepare`/`Init DB`, slow log entries).
+    Query,
+    /// A table access row of the audit log (`READ`, `WRITE`, `CREATE`, `ALTER`, `DROP`, `RENAME`).
+    Table,
+    /// Any other protocol command (general `Ping`, `Field List`, ...; slow `# administrator command:`).
+    Command,
+    /// An error log message.
+    Message,
+    /// An audit operation this version does not know; the raw word is in [`Event::op`].
+    Other,
+}
+
+impl EventKind {
+    /// The snake-case name used in outputs.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Connect => "connect",
+            EventKind::FailedConnect => "failed_connect",
+            EventKind::Disconnect => "disconnect",
+            EventKind::ChangeUser => "change_user",
+            EventKind::Query => "query",
+            EventKind::Table => "table",
+            EventKind::Command => "command",
+            EventKind::Message => "message",
+            EventKind::Other => "other",
+        }
+    }
+}
+
+/// Where a record starts: byte offset from the start of its input and 1-based line number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Position {
+    /// Byte offset of the first byte of the record.
+    pub byte: u64,
+    /// Line number (1-based) of the first line of the record.
+    pub line: u64,
+}
+
+impl Position {
+    /// The position of the first byte of an input.
+    pub const START: Position = Position { byte: 0, line: 1 };
+}
+
+/// How the SQL text of a record is escaped in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escaping {
+    /// Written as is (general, slow and error logs).
+    Raw,
+    /// The audit plugin's backslash escapes inside a single-quoted field: `\'`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`.
+    AuditQuoted,
+}
+
+/// SQL text as it appears in the log, unescaped lazily on request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sql<'a> {
+    raw: Cow<'a, [u8]>,
+    escaping: Escaping,
+}
+
+impl<'a> Sql<'a> {
+    /// Wraps raw SQL bytes as written in the log.
+    #[must_use]
+    pub fn new(raw: impl Into<Cow<'a, [u8]>>, escaping: Escaping) -> Self {
+        Sql { raw: raw.into(), escaping }
+    }
+
+    /// The bytes as written in the log (still escaped for audit records).
+    #[must_use]
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// How the raw bytes are escaped.
+    #[must_use]
+    pub fn escaping(&self) -> Escaping {
+        self.escaping
+    }
+
+    /// The SQL text with the log's escapes undone. Borrows when nothing needed undoing.
+    ///
+    /// ```
+    /// use auditlog_core::{Escaping, Sql};
+    /// let sql = Sql::new(&br"SELECT \'a,b\'\nFROM t"[..], Escaping::AuditQuoted);
+    /// assert_eq!(&*sql.text(), b"SELECT 'a,b'\nFROM t");
+    /// ```
+    #[must_use]
+    pub fn text(&self) -> Cow<'_, [u8]> {
+        match self.escaping {
+            Escaping::Raw => Cow::Borrowed(&self.raw),
+            Escaping::AuditQuoted => unescape_audit(&self.raw),
+        }
+    }
+
+    /// The unescaped text with secrets (passwords in `IDENTIFIED BY '...'`, `PASSWORD('...')`, ...) replaced
+    /// by `'<redacted>'`. This is what every output of auditlog shows.
+    ///
+    /// ```
+    /// use auditlog_core::{Escaping, Sql};
+    /// let sql = Sql::new(&br"CREATE USER \'u\'@\'%\' IDENTIFIED BY \'S3cret\'"[..], Escaping::AuditQuoted);
+    /// assert_eq!(&*sql.redacted(), &b"CREATE USER 'u'@'%' IDENTIFIED BY '<redacted>'"[..]);
+    /// ```
+    #[must_use]
+    pub fn redacted(&self) -> Cow<'_, [u8]> {
+        match self.text() {
+            Cow::Borrowed(b) => crate::redact::redact_sql(b),
+            Cow::Owned(o) => Cow::Owned(crate::redact::redact_sql(&o).into_owned()),
+        }
+    }
+
+    /// Copies the borrowed bytes so the value no longer borrows from the input.
+    #[must_use]
+    pub fn into_owned(self) -> Sql<'static> {
+        Sql { raw: Cow::Owned(self.raw.into_owned()), escaping: self.escaping }
+    }
+}
+
+/// Undoes the audit plugin's escapes: `\'`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, `\0`; any other `\x` keeps both
+/// bytes, a lone trailing backslash is kept.
+#[must_use]
+pub fn unescape_audit(raw: &[u8]) -> Cow<'_, [u8]> {
+    let Some(first) = memchr::memchr(b'\\', raw) else {
+        return Cow::Borrowed(raw);
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(raw.get(..first).unwrap_or_default());
+    let mut it = raw.get(first..).unwrap_or_default().iter().copied();
+    while let Some(b) = it.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match it.next() {
+            Some(b'\'') => out.push(b'\''),
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'r') => out.push(b'\r'),
+            Some(b't') => out.push(b'\t'),
+            Some(b'b') => out.push(0x08),
+            Some(b'f') => out.push(0x0c),
+            Some(b'0') => out.push(0),
+            Some(other) => {
+                out.push(b'\\');
+                out.push(other);
+            }
+            None => out.push(b'\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A typed slow-log metric value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetricValue<'a> {
+    /// An unsigned integer (`Rows_sent: 12`).
+    Int(u64),
+    /// A decimal number (`Query_time: 0.110489`).
+    Float(f64),
+    /// `Yes` / `No`.
+    Bool(bool),
+    /// Anything else, as written (`Schema: shop`, `InnoDB_trx_id: 2552F3B37`, `Start: 2019-...Z`).
+    Text(&'a [u8]),
+}
+
+impl<'a> MetricValue<'a> {
+    /// Types a raw value: integer, decimal, Yes/No, else text.
+    #[must_use]
+    pub fn parse(v: &'a [u8]) -> Self {
+        if let Some(n) = crate::format::common::parse_u64(v) {
+            return MetricValue::Int(n);
+        }
+        match v {
+            b"Yes" | b"YES" | b"yes" => return MetricValue::Bool(true),
+            b"No" | b"NO" | b"no" => return MetricValue::Bool(false),
+            _ => {}
+        }
+        let looks_decimal = !v.is_empty()
+            && v.iter().all(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-')
+            && v.iter().any(u8::is_ascii_digit);
+        if looks_decimal {
+            if let Some(f) = std::str::from_utf8(v).ok().and_then(|s| s.parse::<f64>().ok()) {
+                return MetricValue::Float(f);
+            }
+        }
+        MetricValue::Text(v)
+    }
+
+    /// The value as a float when it is numeric.
+    #[must_use]
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            MetricValue::Int(n) => Some(n as f64),
+            MetricValue::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// The `Key: value` metrics of a slow-log entry, read lazily from its header lines without allocating.
+///
+/// ```
+/// use auditlog_core::{MetricValue, SlowMetrics};
+/// let m = SlowMetrics::new(&b"# Query_time: 0.110489  Lock_time: 0.000000 Rows_sent: 0  Rows_examined: 12\n# Schema:   QC_hit: No\n"[..]);
+/// assert_eq!(m.get("Query_time"), Some(MetricValue::Float(0.110489)));
+/// assert_eq!(m.get("Rows_examined"), Some(MetricValue::Int(12)));
+/// assert_eq!(m.get("Schema"), Some(MetricValue::Text(b"")));
+/// assert_eq!(m.get("QC_hit"), Some(MetricValue::Bool(false)));
+/// assert_eq!(m.iter().count(), 6);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SlowMetrics<'a> {
+    header: Cow<'a, [u8]>,
+}
+
+impl<'a> SlowMetrics<'a> {
+    /// Wraps the metric header lines of one entry (the lines after `# User@Host:`).
+    #[must_use]
+    pub fn new(header: impl Into<Cow<'a, [u8]>>) -> Self {
+        SlowMetrics { header: header.into() }
+    }
+
+    /// The header bytes the metrics are read from.
+    #[must_use]
+    pub fn raw(&self) -> &[u8] {
+        &self.header
+    }
+
+    /// Every metric in the order written.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], MetricValue<'_>)> + '_ {
+        self.header.split(|&b| b == b'\n').flat_map(metric_pairs)
+    }
+
+    /// The value of the first metric named `key` (case-sensitive, as written: `Query_time`, `Rows_sent`).
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<MetricValue<'_>> {
+        self.iter().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+    }
+
+    /// Copies the borrowed bytes.
+    #[must_use]
+    pub fn into_owned(self) -> SlowMetrics<'static> {
+        SlowMetrics { header: Cow::Owned(self.header.into_owned()) }
+    }
+}
+
+/// The first metric `key` in metric header lines, borrowing from them.
+pub(crate) fn metric_in<'a>(header: &'a [u8], key: &str) -> Option<MetricValue<'a>> {
+    header.split(|&b| b == b'\n').flat_map(metric_pairs).find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+}
+
+/// Splits one `# Key: value  Key2: value2` line into pairs. Lines that are not metric lines
+/// (`# Time:`, `# User@Host:`, `# explain:`, `# No InnoDB statistics ...`) give nothing.
+fn metric_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], MetricValue<'_>)> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let body = line.strip_prefix(b"#").unwrap_or_default();
+    let skip = body.trim_ascii_start().starts_with(b"Time:")
+        || body.trim_ascii_start().starts_with(b"User@Host:")
+        || body.trim_ascii_start().starts_with(b"explain:")
+        || body.trim_ascii_start().starts_with(b"administrator command:");
+    let mut toks = body.split(|b| *b == b' ' || *b == b'\t').filter(|t| !t.is_empty()).peekable();
+    let mut out: Vec<(&[u8], MetricValue<'_>)> = Vec::new();
+    if !skip {
+        while let Some(t) = toks.next() {
+            let Some(key) = t.strip_suffix(b":") else { continue };
+            if key.is_empty() || !key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+                continue;
+            }
+            let value = match toks.peek() {
+                Some(v) if !v.ends_with(b":") => toks.next().unwrap_or_default(),
+                _ => &[][..],
+            };
+            out.push((key, MetricValue::parse(value)));
+        }
+    }
+    out.into_iter()
+}
+
+/// Fields only some formats have.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Extra<'a> {
+    /// Nothing beyond the common fields.
+    #[default]
+    None,
+    /// Audit log extras.
+    Audit {
+        /// The trailing connection type of RDS for MySQL connection rows (`TCP/IP`, `SOCKET`, `SSL`, ...).
+        conn_type: Option<Cow<'a, [u8]>>,
+        /// The client port MariaDB 12+ appends to the host (`host:port`).
+        port: Option<u16>,
+    },
+    /// Slow log extras.
+    Slow {
+        /// Typed `Key: value` metrics from the header lines.
+        metrics: SlowMetrics<'a>,
+        /// The statement start from `SET timestamp=N;` (epoch seconds), when present.
+        set_timestamp: Option<i64>,
+        /// True for `# administrator command: X;` entries.
+        admin: bool,
+    },
+    /// Error log extras.
+    Error {
+        /// `System`, `ERROR`, `Warning`, `Note`, ... as written inside the brackets.
+        level: Option<Cow<'a, [u8]>>,
+        /// The 8.0 error code, a string such as `MY-010926`.
+        code: Option<Cow<'a, [u8]>>,
+        /// The 8.0 subsystem (`Server`, `InnoDB`, `Repl`, ...).
+        subsystem: Option<Cow<'a, [u8]>>,
+        /// Aurora's trailing source location, e.g. `mysqld.cc:5965`.
+        source_location: Option<Cow<'a, [u8]>>,
+    },
+}
+
+/// One normalized log record. Byte fields borrow from the input; [`Event::into_owned`] detaches them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event<'a> {
+    /// When it happened, in UTC with microseconds; `None` when the record carries no usable time.
+    pub ts: Option<Timestamp>,
+    /// Which log it came from.
+    pub log: LogType,
+    /// Which writer produced it.
+    pub dialect: Dialect,
+    /// The normalized kind.
+    pub kind: EventKind,
+    /// The raw operation or command word (`FAILED_CONNECT`, `Query`, `Init DB`, admin command name).
+    pub op: Option<Cow<'a, [u8]>>,
+    /// Server host or instance name (audit logs; CloudWatch stream names).
+    pub server: Option<Cow<'a, [u8]>>,
+    /// The user name (attacker-controlled on failed logins).
+    pub user: Option<Cow<'a, [u8]>>,
+    /// The client host name or address.
+    pub host: Option<Cow<'a, [u8]>>,
+    /// Connection (thread) id.
+    pub conn_id: Option<u64>,
+    /// Audit query id.
+    pub query_id: Option<u64>,
+    /// Current database.
+    pub db: Option<Cow<'a, [u8]>>,
+    /// The table of an audit TABLE row, or the proxy account of `PROXY_CONNECT`.
+    pub object: Option<Cow<'a, [u8]>>,
+    /// SQL text, raw; see [`Sql::text`] and [`Sql::redacted`].
+    pub sql: Option<Sql<'a>>,
+    /// The error log message text (continuation lines included).
+    pub message: Option<Cow<'a, [u8]>>,
+    /// Return code or errno: audit retcode, slow-log `Errno`/`Last_errno`, derived 1045/1044 for failed logins.
+    pub retcode: Option<i64>,
+    /// The record was cut short: an unterminated quoted SQL field, or a download truncation marker follows it.
+    pub truncated: bool,
+    /// Format-specific fields.
+    pub extra: Extra<'a>,
+    /// Where the record starts.
+    pub pos: Position,
+    /// The whole record as written (line ends included).
+    pub raw: Cow<'a, [u8]>,
+}
+
+fn own(c: Option<Cow<'_, [u8]>>) -> Option<Cow<'static, [u8]>> {
+    c.map(|c| Cow::Owned(c.into_owned()))
+}
+
+impl<'a> Event<'a> {
+    /// An event with only the mandatory fields set.
+    #[must_use]
+    pub fn new(log: LogType, dialect: Dialect, kind: EventKind, pos: Position, raw: &'a [u8]) -> Self {
+        Event {
+            ts: None,
+            log,
+            dialect,
+            kind,
+            op: None,
+            server: None,
+            user: None,
+            host: None,
+            conn_id: None,
+            query_id: None,
+            db: None,
+            object: None,
+            sql: None,
+            message: None,
+            retcode: None,
+            truncated: false,
+            extra: Extra::None,
+            pos,
+            raw: Cow::Borrowed(raw),
+        }
+    }
+
+    /// Copies every borrowed field so the event outlives the input buffer.
+    #[must_use]
+    pub fn into_owned(self) -> Event<'static> {
+        Event {
+            ts: self.ts,
+            log: self.log,
+            dialect: self.dialect,
+            kind: self.kind,
+            op: own(self.op),
+            server: own(self.server),
+            user: own(self.user),
+            host: own(self.host),
+            conn_id: self.conn_id,
+            query_id: self.query_id,
+            db: own(self.db),
+            object: own(self.object),
+            sql: self.sql.map(Sql::into_owned),
+            message: own(self.message),
+            retcode: self.retcode,
+            truncated: self.truncated,
+            extra: match self.extra {
+                Extra::None => Extra::None,
+                Extra::Audit { conn_type, port } => Extra::Audit { conn_type: own(conn_type), port },
+                Extra::Slow { metrics, set_timestamp, admin } => {
+                    Extra::Slow { metrics: metrics.into_owned(), set_timestamp, admin }
+                }
+                Extra::Error { level, code, subsystem, source_location } => Extra::Error {
+                    level: own(level),
+                    code: own(code),
+                    subsystem: own(subsystem),
+                    source_location: own(source_location),
+                },
+            },
+            pos: self.pos,
+            raw: Cow::Owned(self.raw.into_owned()),
+        }
+    }
+
+    /// The slow-log metrics, if this is a slow-log event.
+    #[must_use]
+    pub fn metrics(&self) -> Option<&SlowMetrics<'a>> {
+        match &self.extra {
+            Extra::Slow { metrics, .. } => Some(metrics),
+            _ => None,
+        }
+    }
+
+    /// True for failed logins caused by bad credentials (not 1044, a refused database).
+    #[must_use]
+    pub fn is_failed_login(&self) -> bool {
+        self.kind == EventKind::FailedConnect && self.retcode != Some(1044)
+    }
+}
+
+/// Converts bytes to text for display, replacing invalid UTF-8 with U+FFFD.
+#[must_use]
+pub fn lossy(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}

@@ -1,0 +1,396 @@
+//! Slow query log: header lines (`# Time:`, `# User@Host:`, `# Query_time:`, Percona and MariaDB extras),
+//! then optional `use db;` and `SET timestamp=N;`, then the statement up to the next entry.
+//!
+//! An entry starts at `# Time:`, at `# User@Host:` (legacy logs write `# Time:` only when the second changes)
+//! or, for fragments, at `# Query_time:`. Once the body has begun, only those three header lines start a new
+//! entry, so statements may contain other lines beginning with `#`.
+
+use std::borrow::Cow;
+
+use super::common::{iso_timestamp, parse_i64, parse_u64, short_timestamp};
+use super::{is_banner, is_blank, Cursor, Item, Peek, SkipReason};
+use crate::error::Reason;
+use crate::event::{Dialect, Escaping, Event, EventKind, Extra, LogType, MetricValue, SlowMetrics, Sql};
+use crate::time::Timestamp;
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// The last `# Time:` seen; entries without one happened in that second.
+    last_time: Option<(Timestamp, Dialect)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Head {
+    Time,
+    UserHost,
+    QueryTime,
+}
+
+fn head(text: &[u8]) -> Option<Head> {
+    let t = text.strip_prefix(b"# ")?;
+    if t.starts_with(b"Time:") {
+        Some(Head::Time)
+    } else if t.starts_with(b"User@Host:") {
+        Some(Head::UserHost)
+    } else if t.starts_with(b"Query_time:") {
+        Some(Head::QueryTime)
+    } else {
+        None
+    }
+}
+
+/// Which entry-start header lines an entry has had.
+#[derive(Default)]
+struct Seen {
+    time: bool,
+    user_host: bool,
+    query_time: bool,
+}
+
+impl Seen {
+    fn mark(&mut self, h: Head) {
+        match h {
+            Head::Time => self.time = true,
+            Head::UserHost => self.user_host = true,
+            Head::QueryTime => self.query_time = true,
+        }
+    }
+}
+
+/// True for a line that starts a slow-log entry.
+pub(crate) fn is_entry_start(text: &[u8]) -> bool {
+    head(text).is_some()
+}
+
+/// Scans the entry whose first line is `first`: (end past its last non-blank line, its line count).
+fn entry_end(cur: &Cursor<'_>, first: super::Line<'_>) -> Option<(usize, u64)> {
+    let mut seen = Seen::default();
+    if let Some(h) = head(first.text) {
+        seen.mark(h);
+        if h == Head::Time && memchr::memmem::find(first.text, b"# User@Host:").is_some() {
+            seen.mark(Head::UserHost);
+        }
+    }
+    let mut body = false;
+    let (mut end, mut lines, mut count, mut at) = (first.next, 1u64, 1u64, first.next);
+    loop {
+        let l = match cur.peek(at) {
+            Peek::End => return Some((end, lines)),
+            Peek::Incomplete => return None,
+            Peek::Line(l) => l,
+        };
+        if is_banner(l.text) {
+            return Some((end, lines));
+        }
+        if let Some(h) = head(l.text) {
+            let new_entry = body
+                || match h {
+                    Head::Time => seen.time || seen.user_host || seen.query_time,
+                    Head::UserHost => seen.user_host || seen.query_time,
+                    Head::QueryTime => seen.query_time,
+                };
+            if new_entry {
+                return Some((end, lines));
+            }
+            seen.mark(h);
+        } else if !body
+            && !is_blank(l.text)
+            && (!l.text.starts_with(b"#") || l.text.starts_with(b"# administrator command:"))
+        {
+            body = true;
+        }
+        count += 1;
+        at = l.next;
+        if !is_blank(l.text) {
+            end = l.next;
+            lines = count;
+        }
+    }
+}
+
+pub(crate) fn step<'a>(st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>> {
+    let Peek::Line(l) = cur.peek(cur.at) else { return None };
+    if is_blank(l.text) {
+        return Some(cur.skip(l, SkipReason::Blank));
+    }
+    if is_banner(l.text) {
+        return Some(cur.skip(l, SkipReason::Banner));
+    }
+    if !is_entry_start(l.text) {
+        // The input begins inside an entry (or holds foreign lines): report them up to the next entry.
+        let mut end = l.next;
+        let mut lines = 1;
+        loop {
+            match cur.peek(end) {
+                Peek::Incomplete => return None,
+                Peek::End => break,
+                Peek::Line(n) if is_entry_start(n.text) || is_banner(n.text) => break,
+                Peek::Line(n) => {
+                    end = n.next;
+                    lines += 1;
+                }
+            }
+        }
+        return Some(cur.malformed(end, lines, Reason::Orphan));
+    }
+    let (end, lines) = entry_end(cur, l)?;
+    let pos = cur.pos();
+    let raw = cur.slice(end);
+    let ev = parse_entry(st, raw, pos);
+    cur.advance(end, lines);
+    Some(Item::Event(ev))
+}
+
+fn opt(b: &[u8]) -> Option<Cow<'_, [u8]>> {
+    (!b.is_empty()).then_some(Cow::Borrowed(b))
+}
+
+/// `# User@Host: priv[user] @ host [ip]  Id: N` → (user, host, id).
+fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
+    let (acct, rest) = match memchr::memmem::find(v, b" @ ") {
+        Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 3..).unwrap_or_default()),
+        None => (v, &[][..]),
+    };
+    let acct = acct.trim_ascii();
+    let (priv_user, user) = match (memchr::memchr(b'[', acct), memchr::memrchr(b']', acct)) {
+        (Some(a), Some(b)) if a < b => (acct.get(..a).unwrap_or_default(), acct.get(a + 1..b).unwrap_or_default()),
+        _ => (acct, &[][..]),
+    };
+    let user = if user.is_empty() { priv_user } else { user };
+    let (hostpart, id) = match memchr::memmem::find(rest, b"Id:") {
+        Some(i) => (rest.get(..i).unwrap_or_default(), parse_u64(rest.get(i + 3..).unwrap_or_default().trim_ascii())),
+        None => (rest, None),
+    };
+    let hostpart = hostpart.trim_ascii();
+    let (name, ip) = match (memchr::memchr(b'[', hostpart), memchr::memrchr(b']', hostpart)) {
+        (Some(a), Some(b)) if a < b => (
+            hostpart.get(..a).unwrap_or_default().trim_ascii(),
+            hostpart.get(a + 1..b).unwrap_or_default().trim_ascii(),
+        ),
+        _ => (hostpart, &[][..]),
+    };
+    let host = if name.is_empty() { ip } else { name };
+    ((!user.is_empty()).then_some(user), (!host.is_empty()).then_some(host), id)
+}
+
+fn time_value(v: &[u8]) -> Option<(Timestamp, Dialect)> {
+    let v = v.trim_ascii_start();
+    if v.get(10) == Some(&b'T') {
+        iso_timestamp(v).ok().map(|(_, t)| (t, Dialect::Mysql57))
+    } else {
+        short_timestamp(v).ok().map(|(_, t)| (t, Dialect::Legacy))
+    }
+}
+
+/// `SET timestamp=N;` or `SET last_insert_id=1,insert_id=2,timestamp=N;` → N.
+fn set_timestamp(line: &[u8]) -> Option<Option<i64>> {
+    let rest = line.get(..4).filter(|p| p.eq_ignore_ascii_case(b"SET "))?;
+    let _ = rest;
+    let body = line.get(4..)?.trim_ascii().strip_suffix(b";")?;
+    let mut ts = None;
+    for assign in body.split(|b| *b == b',') {
+        let (k, v) = assign.split_at(memchr::memchr(b'=', assign)?);
+        let k = k.trim_ascii();
+        if !k.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            return None;
+        }
+        let v = v.get(1..)?.trim_ascii();
+        parse_i64(v)?;
+        if k.eq_ignore_ascii_case(b"timestamp") {
+            ts = parse_i64(v);
+        }
+    }
+    Some(ts)
+}
+
+/// `use db;` → db (back-quotes removed).
+fn use_db(line: &[u8]) -> Option<&[u8]> {
+    let p = line.get(..4).filter(|p| p.eq_ignore_ascii_case(b"use "))?;
+    let _ = p;
+    let db = line.get(4..)?.trim_ascii().strip_suffix(b";")?.trim_ascii();
+    let db = db.strip_prefix(b"`").and_then(|d| d.strip_suffix(b"`")).unwrap_or(db);
+    (!db.is_empty() && memchr::memchr2(b' ', b';', db).is_none()).then_some(db)
+}
+
+fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -> Event<'a> {
+    let mut time: Option<Option<(Timestamp, Dialect)>> = None;
+    let (mut user, mut host, mut id) = (None, None, None);
+    let mut header_end = 0;
+    let mut metrics_start = None;
+    let mut off = 0;
+    // Header lines.
+    for line in raw.split_inclusive(|b| *b == b'\n') {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let is_header = text.starts_with(b"#") && !text.starts_with(b"# administrator command:");
+        if !is_header && !is_blank(text) {
+            break;
+        }
+        if let Some(v) = text.strip_prefix(b"# Time:") {
+            // `# Time: 071218 11:48:27 # User@Host: ...` (Percona 5.0/5.1) holds both on one line.
+            let (tv, uh) = match memchr::memmem::find(v, b"# User@Host:") {
+                Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 12..)),
+                None => (v, None),
+            };
+            time = Some(time_value(tv));
+            if let Some(uh) = uh {
+                (user, host, id) = user_host(uh);
+            }
+        } else if let Some(v) = text.strip_prefix(b"# User@Host:") {
+            (user, host, id) = user_host(v);
+        } else if metrics_start.is_none() && is_header {
+            metrics_start = Some(off);
+        }
+        off += line.len();
+        header_end = off;
+    }
+    let header = raw.get(metrics_start.unwrap_or(header_end)..header_end).unwrap_or_default();
+    let metric = |k: &str| crate::event::metric_in(header, k);
+    let mut body = raw.get(header_end..).unwrap_or_default();
+    let mut db: Option<&[u8]> = None;
+    let mut set_ts = None;
+    // `use db;` and `SET timestamp=...;` lines before the statement.
+    loop {
+        let nl = memchr::memchr(b'\n', body).map_or(body.len(), |i| i + 1);
+        let line = body.get(..nl).unwrap_or_default();
+        let text = line.trim_ascii_end();
+        if let Some(d) = use_db(text) {
+            db = Some(d);
+        } else if let Some(t) = set_timestamp(text) {
+            set_ts = set_ts.or(t);
+        } else {
+            break;
+        }
+        body = body.get(nl..).unwrap_or_default();
+    }
+    let stmt = body.trim_ascii_end();
+    let stmt = stmt.strip_suffix(b";").unwrap_or(stmt);
+    let (kind, op, sql) = match stmt.strip_prefix(b"# administrator command:") {
+        Some(cmd) => (EventKind::Command, Some(cmd.trim_ascii()), None),
+        None => (EventKind::Query, None, (!stmt.is_empty()).then_some(stmt)),
+    };
+    let own_time = time.flatten();
+    if own_time.is_some() {
+        st.last_time = own_time;
+    }
+    let (ts, dialect) = match (own_time, time, st.last_time, set_ts) {
+        (Some((t, d)), _, _, _) => (Some(t), d),
+        // No `# Time:` line at all: the entry happened in the second of the last one written.
+        (None, None, Some((t, d)), _) => (Some(t), d),
+        (None, _, last, Some(s)) => {
+            (s.checked_mul(1_000_000).map(Timestamp::from_epoch_micros), last.map_or(Dialect::Mysql57, |(_, d)| d))
+        }
+        (None, _, last, None) => (None, last.map_or(Dialect::Mysql57, |(_, d)| d)),
+    };
+    let raw_text = raw.trim_ascii_end();
+    let mut ev = Event::new(LogType::Slow, dialect, kind, pos, raw_text);
+    ev.ts = ts;
+    ev.user = user.and_then(opt);
+    ev.host = host.and_then(opt);
+    ev.conn_id = id.or_else(|| match metric("Thread_id") {
+        Some(MetricValue::Int(n)) => Some(n),
+        _ => None,
+    });
+    let schema = match metric("Schema") {
+        Some(MetricValue::Text(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    ev.db = db.or(schema).and_then(opt);
+    ev.retcode = ["Errno", "Last_errno"].iter().find_map(|k| match metric(k) {
+        Some(MetricValue::Int(n)) => i64::try_from(n).ok(),
+        _ => None,
+    });
+    ev.op = op.map(Cow::Borrowed);
+    ev.sql = sql.map(|s| Sql::new(s, Escaping::Raw));
+    let admin = kind == EventKind::Command;
+    ev.extra = Extra::Slow { metrics: SlowMetrics::new(header), set_timestamp: set_ts, admin };
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Position;
+    use crate::format::{Format, Parser};
+
+    fn events(log: &[u8]) -> Vec<Event<'_>> {
+        let mut p = Parser::new(Format::Slow);
+        p.records(log, Position::START, true)
+            .filter_map(|i| match i {
+                Item::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn s(b: &Option<Cow<'_, [u8]>>) -> String {
+        b.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| "-".into())
+    }
+
+    #[test]
+    fn aurora_entry() {
+        let log = b"# Time: 2021-09-16T15:45:20.188927Z\n# User@Host: checkxxx[checkxxx] @  [10.213.15.234]  Id: 1250245\n# Query_time: 0.110489  Lock_time: 0.000000 Rows_sent: 0  Rows_examined: 0\nSET timestamp=1631807120;\nshow slave status;\n";
+        let e = &events(log)[0];
+        assert_eq!(e.ts.unwrap().to_rfc3339(), "2021-09-16T15:45:20.188927Z");
+        assert_eq!(s(&e.user), "checkxxx");
+        assert_eq!(s(&e.host), "10.213.15.234");
+        assert_eq!(e.conn_id, Some(1250245));
+        assert_eq!(&*e.sql.as_ref().unwrap().text(), b"show slave status");
+        assert_eq!(e.metrics().unwrap().get("Query_time"), Some(MetricValue::Float(0.110489)));
+        assert_eq!(e.metrics().unwrap().get("Rows_examined"), Some(MetricValue::Int(0)));
+        assert!(matches!(e.extra, Extra::Slow { set_timestamp: Some(1631807120), admin: false, .. }));
+    }
+
+    #[test]
+    fn legacy_entries_share_time_and_use_db() {
+        let log = b"# Time: 071015 21:43:52\n# User@Host: root[root] @ localhost []\n# Query_time: 2  Lock_time: 0  Rows_sent: 1  Rows_examined: 0\nuse test;\nselect sleep(2) from n;\n# User@Host: root[root] @ localhost []\n# Query_time: 2  Lock_time: 0  Rows_sent: 1  Rows_examined: 0\nuse `sakila`;\nselect sleep(2) from\n  n;\n";
+        let ev = events(log);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[0].ts, ev[1].ts);
+        assert_eq!(ev[0].dialect, Dialect::Legacy);
+        assert_eq!(s(&ev[1].db), "sakila");
+        assert_eq!(&*ev[1].sql.as_ref().unwrap().text(), b"select sleep(2) from\n  n");
+        assert_eq!(ev[1].pos.line, 6);
+    }
+
+    #[test]
+    fn admin_command_and_mysql8_extra() {
+        let log = b"# Time: 2019-03-24T14:01:47.811234Z\n# User@Host: root[root] @ localhost []  Id:    14\n# Query_time: 0.000002  Lock_time: 0.000000 Rows_sent: 0  Rows_examined: 0 Thread_id: 14 Errno: 1146 Killed: 0 Bytes_received: 0 Start: 2019-03-24T14:01:47.811232Z End: 2019-03-24T14:01:47.811234Z\nSET timestamp=1553436107;\n# administrator command: Quit;\n";
+        let e = &events(log)[0];
+        assert_eq!(e.kind, EventKind::Command);
+        assert_eq!(s(&e.op), "Quit");
+        assert_eq!(e.retcode, Some(1146));
+        assert_eq!(e.metrics().unwrap().get("Start"), Some(MetricValue::Text(b"2019-03-24T14:01:47.811232Z")));
+    }
+
+    #[test]
+    fn time_and_user_on_one_line_and_thread_id() {
+        let log = b"# Time: 071218 11:48:27 # User@Host: [SQL_SLAVE] @  []\n# Thread_id: 10\n# Query_time: 0.000012  Lock_time: 0.000000  Rows_sent: 0  Rows_examined: 0\nBEGIN;\n";
+        let e = &events(log)[0];
+        assert_eq!(s(&e.user), "SQL_SLAVE");
+        assert_eq!(e.host, None);
+        assert_eq!(e.conn_id, Some(10));
+        assert_eq!(e.ts.unwrap().to_rfc3339(), "2007-12-18T11:48:27.000000Z");
+    }
+
+    #[test]
+    fn hash_lines_inside_statement_and_orphans() {
+        let log = b"INSERT INTO t VALUES (1);\n# User@Host: a[a] @ h []\n# Query_time: 1  Lock_time: 0  Rows_sent: 0  Rows_examined: 0\nSELECT 1\n### not a header\n;\n";
+        let mut p = Parser::new(Format::Slow);
+        let items: Vec<_> = p.records(log, Position::START, true).collect();
+        assert!(matches!(&items[0], Item::Malformed(m) if m.reason == Reason::Orphan));
+        let Item::Event(e) = &items[1] else { panic!() };
+        assert_eq!(&*e.sql.as_ref().unwrap().text(), b"SELECT 1\n### not a header\n");
+    }
+
+    #[test]
+    fn banner_ends_entry_and_dangling_time() {
+        let log = b"# User@Host: a[a] @ h []\n# Query_time: 1  Lock_time: 0  Rows_sent: 0  Rows_examined: 0\nSELECT 1;\n/usr/sbin/mysqld, Version: 8.0.15 (MySQL Community Server - GPL). started with:\nTcp port: 0  Unix socket: /var/run/mysqld/mysqld.sock\nTime                 Id Command    Argument\n# Time: 2019-03-24T14:01:47.811234Z\n";
+        let mut p = Parser::new(Format::Slow);
+        let items: Vec<_> = p.records(log, Position::START, true).collect();
+        assert_eq!(items.len(), 5);
+        let Item::Event(e) = &items[4] else { panic!() };
+        assert_eq!(e.sql, None);
+        assert!(e.ts.is_some());
+    }
+}
