@@ -1,0 +1,10 @@
+#![no_main]
+use auditlog_core::Format;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    auditlog_fuzz::check(Format::Slow, data);
+    if let Some(&b) = data.first() {
+        auditlog_fuzz::check_split(Format::Slow, data, b as usize * data.len() / 256);
+    }
+});
