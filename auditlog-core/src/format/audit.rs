@@ -91,16 +91,21 @@ fn anchor(s: &[u8]) -> Option<Anchor<'_>> {
 }
 
 /// The quoted object: the bytes between the quotes and what follows the closing quote, or
-/// (everything, None) when the closing quote is missing.
-fn quoted(s: &[u8]) -> (&[u8], Option<&[u8]>) {
+/// (everything, None) when the closing quote is missing. Only a quote followed by `,` or the line end can
+/// close; scanning starts after `from` bytes of the text, so a caller can skip a candidate that did not fit.
+fn quoted(s: &[u8], from: usize) -> (&[u8], Option<&[u8]>) {
     let body = s.get(1..).unwrap_or_default();
-    let mut i = 0;
+    let mut i = from;
     while let Some(j) = memchr::memchr2(b'\\', b'\'', body.get(i..).unwrap_or_default()) {
         let k = i + j;
         if body.get(k) == Some(&b'\\') {
             i = k + 2;
         } else {
-            return (body.get(..k).unwrap_or_default(), body.get(k + 1..));
+            let after = body.get(k + 1..).unwrap_or_default();
+            if after.is_empty() || after.first() == Some(&b',') {
+                return (body.get(..k).unwrap_or_default(), Some(after));
+            }
+            i = k + 1;
         }
     }
     (body, None)
@@ -147,17 +152,39 @@ struct Tail<'a> {
 }
 
 fn tail(s: &[u8]) -> Option<Tail<'_>> {
-    let (object, sql, after, truncated) = if s.first() == Some(&b'\'') {
-        let (inner, after) = quoted(s);
-        match after {
-            Some(a) if a.is_empty() || a.first() == Some(&b',') => (None, Some(inner), a.get(1..), false),
-            Some(_) => return None,
-            None => (None, Some(inner), None, true),
+    if s.first() == Some(&b'\'') {
+        // A writer that lost its escapes leaves bare quotes inside the text (`time_zone='+00:00',...`): a
+        // quote followed by `,` closes the field only if a valid retcode follows; else scanning goes on.
+        let mut from = 0;
+        loop {
+            let (inner, after) = quoted(s, from);
+            let Some(a) = after else {
+                // No closing quote at all: a cut record. A closing quote followed by garbage: malformed.
+                return (from == 0).then_some(Tail {
+                    object: None,
+                    sql: Some(inner),
+                    retcode: None,
+                    trailing: None,
+                    truncated: true,
+                });
+            };
+            if let Some(t) = after_object(None, Some(inner), a.get(1..), false) {
+                return Some(t);
+            }
+            from = inner.len() + 1;
         }
-    } else {
-        let (obj, after) = field(s);
-        (Some(obj), None, after, false)
-    };
+    }
+    let (obj, after) = field(s);
+    after_object(Some(obj), None, after, false)
+}
+
+/// The retcode and trailing fields after the object.
+fn after_object<'a>(
+    object: Option<&'a [u8]>,
+    sql: Option<&'a [u8]>,
+    after: Option<&'a [u8]>,
+    truncated: bool,
+) -> Option<Tail<'a>> {
     let (retcode, trailing) = match after {
         Some(a) => {
             let (rc, tr) = field(a);
@@ -325,6 +352,19 @@ mod tests {
         let e = one("20240101 10:00:00,HOSTNAME,root,localhost,1,2,QUERY,,'set global serv',0");
         assert!(!e.truncated);
         assert_eq!(e.sql.unwrap().raw(), b"set global serv");
+    }
+
+    #[test]
+    fn bare_quotes_inside_the_query() {
+        // A writer that lost its escapes (centralized-logging's Aurora fixture): the quote after `+00:00` is
+        // followed by a comma but not by a retcode, so it does not close the field.
+        let e = one("1703817810077132,i,rdsadmin,localhost,223170,20070834,QUERY,,'SET time_zone='+00:00',SESSION sql_mode=0',0");
+        assert_eq!(&*e.sql.as_ref().unwrap().text(), b"SET time_zone='+00:00',SESSION sql_mode=0");
+        assert_eq!(e.retcode, Some(0));
+        assert!(!e.truncated);
+        let e = one("1703817810077132,i,u,h,1,2,QUERY,db,'it's',0,,");
+        assert_eq!(e.sql.unwrap().raw(), b"it's");
+        assert_eq!(e.dialect, Dialect::Aurora);
     }
 
     #[test]

@@ -112,13 +112,22 @@ pub(crate) fn record_start(text: &[u8]) -> Option<Start<'_>> {
             let (r, ts) = short_timestamp(text).ok()?;
             (r, Some(ts), Dialect::Legacy)
         }
-    } else if first == b'\t' {
+    } else if first == b'\t' || first == b' ' {
         (text, None, Dialect::Legacy)
     } else {
         return None;
     };
     let (rest, (_, id, _)) = (blanks1, number, blanks1).parse(rest).ok()?;
     let (cmd, rest) = command(rest)?;
+    // Legacy lines without a time are padded with TABs, or with spaces where a copy expanded them
+    // (`                     51 Query ...`). A space-led line is a record only with a long padding and a known
+    // command word, so indented SQL continuation lines stay continuations.
+    if first == b' ' {
+        let pad = text.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+        if pad < 8 || !COMMANDS.iter().any(|c| c.as_bytes() == cmd) {
+            return None;
+        }
+    }
     Some(Start { ts, dialect, id, cmd, arg: argument(rest) })
 }
 
@@ -126,8 +135,10 @@ fn opt(b: &[u8]) -> Option<Cow<'_, [u8]>> {
     (!b.is_empty()).then_some(Cow::Borrowed(b))
 }
 
+/// An `Access denied for user ...` line: on `Connect` for bad credentials; on `Init DB` (MariaDB) when the
+/// login named a database the account may not use (1044).
 fn is_denied(s: &Start<'_>) -> bool {
-    s.cmd == b"Connect" && s.arg.starts_with(b"Access denied for user")
+    (s.cmd == b"Connect" || s.cmd == b"Init DB") && s.arg.starts_with(b"Access denied for user")
 }
 
 /// (user, host, db) of a login.
@@ -202,7 +213,11 @@ pub(crate) fn step<'a>(st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>>
     if start.cmd == b"Connect" && term == end {
         if let Peek::Line(n) = cur.peek(term) {
             if let Some(next) = record_start(n.text) {
-                if next.cmd == b"Connect" && next.id == start.id && (is_denied(&start) != is_denied(&next)) {
+                // Attempt then denial (the denial may be MariaDB's `Init DB` for a refused database), or a
+                // `Connect` denial then the attempt.
+                let pairs = next.id == start.id
+                    && if is_denied(&start) { next.cmd == b"Connect" && !is_denied(&next) } else { is_denied(&next) };
+                if pairs {
                     let (e2, l2, _) = record_end(cur, n.next)?;
                     end = e2;
                     lines += l2;
@@ -252,9 +267,11 @@ pub(crate) fn step<'a>(st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>>
             ev.kind = EventKind::Connect;
             if let Some(d) = denied {
                 ev.kind = EventKind::FailedConnect;
+                // The attempt line names the real client; the denial may name the matched account
+                // (`'report'@'127.0.0.%'`), so it only fills what the attempt did not give.
                 if let Some((user, host, errno)) = access_denied(d) {
-                    ev.user = opt(user);
-                    ev.host = opt(host);
+                    ev.user = ev.user.take().or_else(|| opt(user));
+                    ev.host = ev.host.take().or_else(|| opt(host));
                     ev.retcode = Some(errno);
                 }
                 ev.message = Some(Cow::Borrowed(d.strip_suffix(b"\r").unwrap_or(d)));
@@ -271,6 +288,11 @@ pub(crate) fn step<'a>(st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>>
             ev.user = user.and_then(opt);
             ev.host = host.and_then(opt);
             ev.db = db.and_then(opt);
+        }
+        _ if is_denied(&start) => {
+            // `USE db` refused inside a session: not a login, but keep the errno and the text.
+            ev.message = Some(Cow::Borrowed(full_arg));
+            ev.retcode = access_denied(full_arg).map(|(_, _, errno)| errno);
         }
         b"Init DB" => {
             ev.db = opt(full_arg.trim_ascii());
@@ -385,6 +407,32 @@ mod tests {
         assert_eq!(s(&ev(&items[0]).user), "nobody");
         let c = ev(&items[1]);
         assert_eq!((s(&c.user), s(&c.host), s(&c.db)), ("payments_r".into(), "1.2.3.4".into(), "sar".into()));
+    }
+
+    #[test]
+    fn mariadb_database_refused_at_login_is_one_failed_connect() {
+        let log = b"\t\t    34 Connect\treport@127.0.0.11 on mysql using TCP/IP\n\t\t    34 Init DB\tAccess denied for user 'report'@'127.0.0.%' to database 'mysql'\n\t\t    35 Init DB\tAccess denied for user 'x'@'%' to database 'y'\n";
+        let items = events(log);
+        assert_eq!(items.len(), 2);
+        let f = ev(&items[0]);
+        assert_eq!(f.kind, EventKind::FailedConnect);
+        assert_eq!(f.retcode, Some(1044));
+        assert!(!f.is_failed_login());
+        assert_eq!((s(&f.user), s(&f.db)), ("report".into(), "mysql".into()));
+        let u = ev(&items[1]);
+        assert_eq!((u.kind, u.retcode, u.db.is_none()), (EventKind::Command, Some(1044), true));
+    }
+
+    #[test]
+    fn space_padded_legacy_lines_start_records() {
+        // percona-toolkit genlog002/genlog003: the TABs of untimestamped lines expanded to spaces.
+        let log = b"100211  0:55:24\t     51 Query       SELECT 1\n                FROM t\n                     51 Query       SELECT 2\n               \t     11 Quit       \n";
+        let items = events(log);
+        assert_eq!(items.len(), 3);
+        assert_eq!(&*ev(&items[0]).sql.as_ref().unwrap().text(), b"SELECT 1\n                FROM t");
+        assert_eq!(&*ev(&items[1]).sql.as_ref().unwrap().text(), b"SELECT 2");
+        assert_eq!(ev(&items[2]).kind, EventKind::Disconnect);
+        assert_eq!(ev(&items[2]).conn_id, Some(11));
     }
 
     #[test]

@@ -211,7 +211,8 @@ pub(crate) fn is_banner(text: &[u8]) -> bool {
     if text.ends_with(b"started with:") && memchr::memmem::find(text, b", Version: ").is_some() {
         return true;
     }
-    if text.starts_with(b"Tcp port: ") {
+    // `Tcp port: 3306  Unix socket: ...`; Windows builds write `TCP Port: 3306, Named Pipe: (null)`.
+    if text.get(..10).is_some_and(|p| p.eq_ignore_ascii_case(b"Tcp port: ")) {
         return true;
     }
     if let Some(rest) = text.strip_prefix(b"Time") {

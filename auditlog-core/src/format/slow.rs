@@ -196,6 +196,11 @@ fn set_timestamp(line: &[u8]) -> Option<Option<i64>> {
         }
         let v = v.get(1..)?.trim_ascii();
         parse_i64(v)?;
+        // The server writes only these: `SET autocommit=1;` and the like are the statement itself.
+        let known = [&b"timestamp"[..], b"insert_id", b"last_insert_id"];
+        if !known.iter().any(|n| k.eq_ignore_ascii_case(n)) {
+            return None;
+        }
         if k.eq_ignore_ascii_case(b"timestamp") {
             ts = parse_i64(v);
         }
@@ -254,7 +259,8 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         let nl = memchr::memchr(b'\n', body).map_or(body.len(), |i| i + 1);
         let line = body.get(..nl).unwrap_or_default();
         let text = line.trim_ascii_end();
-        if let Some(d) = use_db(text) {
+        // The server writes at most one `use db;`: a second one (`USE \`db\`;`) is the statement.
+        if let Some(d) = use_db(text).filter(|_| db.is_none()) {
             db = Some(d);
         } else if let Some(t) = set_timestamp(text) {
             set_ts = set_ts.or(t);
@@ -351,6 +357,29 @@ mod tests {
         assert_eq!(s(&ev[1].db), "sakila");
         assert_eq!(&*ev[1].sql.as_ref().unwrap().text(), b"select sleep(2) from\n  n");
         assert_eq!(ev[1].pos.line, 6);
+    }
+
+    #[test]
+    fn set_and_use_statements_are_not_prefix_lines() {
+        // percona-toolkit slow012/slow016: the statement itself is `SET autocommit=1;` or a second `USE`.
+        let log = b"# User@Host: root[root] @ localhost []\n# Query_time: 1  Lock_time: 0  Rows_sent: 0  Rows_examined: 0\nSET timestamp=1197996507;\nSET autocommit=1;\n# User@Host: root[root] @ localhost []\n# Query_time: 1  Lock_time: 0  Rows_sent: 0  Rows_examined: 0\nuse user_chos;\nUSE `user_chos`;\n";
+        let ev = events(log);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(&*ev[0].sql.as_ref().unwrap().text(), b"SET autocommit=1");
+        assert!(matches!(ev[0].extra, Extra::Slow { set_timestamp: Some(1197996507), .. }));
+        assert_eq!(s(&ev[1].db), "user_chos");
+        assert_eq!(&*ev[1].sql.as_ref().unwrap().text(), b"USE `user_chos`");
+    }
+
+    #[test]
+    fn windows_start_header_is_a_banner() {
+        // percona-toolkit slow031: MySQL 5.1 on Windows.
+        let log = b"D:\\MySQL\\bin\\mysqld, Version: 5.1.30-community-log (MySQL Community Server (GPL)). started with:\nTCP Port: 3306, Named Pipe: (null)\nTime                 Id Command    Argument\n# Time: 090127  1:23:34\n# User@Host: u[u] @ h [1.2.3.4]\n# Query_time: 0.45  Lock_time: 0 Rows_sent: 1  Rows_examined: 1\nSELECT 1;\n";
+        let mut p = Parser::new(Format::Slow);
+        let items: Vec<Item<'_>> = p.records(log, Position::START, true).collect();
+        assert_eq!(items.len(), 4);
+        assert!(items[..3].iter().all(|i| matches!(i, Item::Skipped(s) if s.reason == SkipReason::Banner)));
+        assert!(matches!(&items[3], Item::Event(e) if e.pos.line == 4));
     }
 
     #[test]

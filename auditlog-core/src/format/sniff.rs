@@ -16,10 +16,17 @@ const SNIFF_LINES: usize = 200;
 /// assert_eq!(sniff(b"2020-10-23T08:36:48.508034Z   50 Connect\tadmin@1.34.6.81 on  using SSL/TLS\n"), Some(Format::General));
 /// assert_eq!(sniff(b"2019-03-24T13:44:31.085670Z 0 [System] [MY-010116] [Server] starting\n"), Some(Format::Error));
 /// assert_eq!(sniff(b"hello\n"), None);
+/// // A text that only quotes a log line is no log.
+/// let mut readme = b"# Notes\n2019-03-24T13:44:31.085670Z 0 [System] [MY-010116] [Server] starting\n".to_vec();
+/// readme.extend(b"some prose\n".repeat(20));
+/// assert_eq!(sniff(&readme), None);
 /// ```
 #[must_use]
 pub fn sniff(head: &[u8]) -> Option<Format> {
     let (mut audit, mut slow, mut general, mut error) = (0u32, 0u32, 0u32, 0u32);
+    // Lines that looked like a record start of any format: at least a tenth of the lines must, so a text
+    // that merely quotes a log line (a README) is not taken for a log.
+    let mut recognised = 0u32;
     let mut lines = head.split(|b| *b == b'\n').peekable();
     let mut seen = 0;
     while let Some(line) = lines.next() {
@@ -35,6 +42,7 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         if seen > SNIFF_LINES {
             break;
         }
+        let before = (audit, slow, general, error);
         if super::audit::parse_line(text, Position::START).is_ok() {
             audit += 4;
         }
@@ -51,9 +59,12 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
             let rest = rest.get(rest.iter().take_while(|b| b.is_ascii_digit()).count()..).unwrap_or_default();
             error += if rest.trim_ascii_start().starts_with(b"[") { 4 } else { 1 };
         }
+        if before != (audit, slow, general, error) {
+            recognised += 1;
+        }
     }
     // Ties go to the earlier format of `Format::ALL`.
     let scored = [(audit, Format::Audit), (slow, Format::Slow), (general, Format::General), (error, Format::Error)];
     let (best, format) = scored.into_iter().rev().max_by_key(|(s, _)| *s)?;
-    (best > 0).then_some(format)
+    (best > 0 && recognised.saturating_mul(10) >= seen.min(SNIFF_LINES) as u32).then_some(format)
 }
