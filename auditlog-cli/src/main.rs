@@ -40,7 +40,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Inputs and filters, validated.
 struct Resolved {
-    inputs: Vec<Input>,
+    /// Each input, and whether it was found inside a folder (then content that is no log is skipped with a
+    /// note instead of being an error).
+    inputs: Vec<(Input, bool)>,
     opts: ReadOptions,
     since: Option<Timestamp>,
     until: Option<Timestamp>,
@@ -55,7 +57,11 @@ fn resolve(args: &InputArgs) -> Result<Resolved> {
     } else {
         args.paths.clone()
     };
-    let inputs = expand(&paths)?;
+    let mut inputs = Vec::new();
+    for p in &paths {
+        let found_in_folder = p.is_dir();
+        inputs.extend(expand(std::slice::from_ref(p))?.into_iter().map(|i| (i, found_in_folder)));
+    }
     let format = args.format.map(|f| match f {
         FormatArg::Audit => Format::Audit,
         FormatArg::General => Format::General,
@@ -84,6 +90,7 @@ struct Totals {
     per_format: [u64; 4],
     inputs: u64,
     failed_inputs: u64,
+    not_logs: u64,
     shown: u64,
 }
 
@@ -130,7 +137,7 @@ fn events(args: &EventsArgs) -> Result<ExitCode> {
     let mut totals = Totals::default();
     let quiet = args.input.quiet;
     let mut reported = 0u64;
-    for input in &r.inputs {
+    for (input, found_in_folder) in &r.inputs {
         let name = input.name();
         totals.inputs += 1;
         let mut write_err: Option<io::Error> = None;
@@ -178,6 +185,12 @@ fn events(args: &EventsArgs) -> Result<ExitCode> {
         }
         match res {
             Ok(s) => totals.add(s),
+            Err(e) if *found_in_folder && matches!(e.kind(), auditlog_core::ErrorKind::UnknownFormat) => {
+                totals.not_logs += 1;
+                if !quiet {
+                    eprintln!("auditlog: skipping {}: not a log this tool reads", sanitize(name.as_bytes()));
+                }
+            }
             Err(e) => {
                 totals.failed_inputs += 1;
                 eprintln!("auditlog: {}", sanitize(e.to_string().as_bytes()));
