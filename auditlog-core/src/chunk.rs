@@ -1,7 +1,8 @@
 //! Record-aligned chunks for parallel parsing.
 //!
 //! A chunk may only start where a record needs nothing from the records before it: an audit line; a general
-//! log record with its own timestamp that is not a `Connect` line (those pair with their neighbour); a slow-log
+//! log record with its own timestamp that is neither a `Connect` line nor an `Access denied` line (those pair
+//! with their neighbour); a slow-log
 //! `# Time:` line with a valid time (later entries inherit it); an error-log line with a timestamp. Parsing
 //! chunks that start at such boundaries gives exactly the items of one sequential pass.
 
@@ -16,7 +17,8 @@ pub fn is_boundary(format: Format, text: &[u8]) -> bool {
     let text = text.strip_suffix(b"\r").unwrap_or(text);
     match format {
         Format::Audit => text.first().is_some_and(u8::is_ascii_digit),
-        Format::General => general::record_start(text).is_some_and(|s| s.ts.is_some() && s.cmd != b"Connect"),
+        Format::General => general::record_start(text)
+            .is_some_and(|s| s.ts.is_some() && s.cmd != b"Connect" && !s.arg.starts_with(b"Access denied")),
         Format::Slow => slow_time_line(text),
         Format::Error => errorlog::line_timestamp(text).is_some(),
     }

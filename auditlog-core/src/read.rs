@@ -103,13 +103,38 @@ where
     R: Read,
     F: FnMut(Item<'_>) -> ControlFlow<()>,
 {
-    let mut br = BufReader::with_capacity(64 << 10, reader);
-    let gz = br.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    if gz {
-        read_plain(flate2::bufread::MultiGzDecoder::new(br), opts, &mut sink)
-    } else {
-        read_plain(br, opts, &mut sink)
+    let Some(mut sc) = Scanner::new(reader, opts)? else {
+        return Ok(ReadSummary { format: opts.format, ..ReadSummary::default() });
+    };
+    let mut counts = ReadSummary::default();
+    let mut count = |item: &Item<'_>| match item {
+        Item::Event(_) => counts.records += 1,
+        Item::Malformed(_) => counts.malformed += 1,
+        Item::Skipped(_) => counts.skipped += 1,
+    };
+    let format = sc.format();
+    while let Some(piece) = sc.next_piece()? {
+        match piece {
+            Piece::Block { data, start } => {
+                let mut parser = Parser::new(format);
+                for item in parser.records(data, start, true) {
+                    count(&item);
+                    if sink(item).is_break() {
+                        return Ok(sc.summary(counts));
+                    }
+                }
+            }
+            Piece::Items(items) => {
+                for item in items {
+                    count(&item);
+                    if sink(item).is_break() {
+                        return Ok(sc.summary(counts));
+                    }
+                }
+            }
+        }
     }
+    Ok(sc.summary(counts))
 }
 
 /// Reads until `buf` holds at least `want` bytes or the input ends. Returns true at end of input.
@@ -137,86 +162,241 @@ fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, summary: &mut ReadSu
     Ok(false)
 }
 
-fn read_plain<R: Read>(
-    mut r: R,
-    opts: &ReadOptions,
-    sink: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
-) -> Result<ReadSummary, Error> {
-    let mut summary = ReadSummary::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(opts.block_size.max(SNIFF_BYTES));
-    let mut eof = fill(&mut r, &mut buf, opts.block_size.max(SNIFF_BYTES), &mut summary)?;
-    if buf.is_empty() && eof {
-        summary.format = opts.format;
-        return Ok(summary);
-    }
-    let format = match opts.format {
-        Some(f) => f,
-        None => sniff(buf.get(..SNIFF_BYTES.min(buf.len())).unwrap_or_default())
-            .ok_or_else(|| Error::new(ErrorKind::UnknownFormat))?,
-    };
-    summary.format = Some(format);
-    let mut parser = Parser::new(format);
-    let mut pos = Position::START;
-    let mut last_line_ended = true;
-    loop {
-        let (consumed, next) = {
-            let mut recs = parser.records(&buf, pos, eof);
-            for item in &mut recs {
-                match &item {
-                    Item::Event(_) => summary.records += 1,
-                    Item::Malformed(_) => summary.malformed += 1,
-                    Item::Skipped(_) => summary.skipped += 1,
-                }
-                if sink(item).is_break() {
-                    return Ok(summary);
-                }
-            }
-            (recs.consumed(), recs.position())
-        };
-        if eof {
-            last_line_ended = buf.ends_with(b"\n") || buf.is_empty();
-            break;
+/// A unit of work handed out by the [`Scanner`].
+pub(crate) enum Piece<'s> {
+    /// Whole records starting at a chunk boundary (or the input start): parse with a fresh [`Parser`], in one
+    /// go or split further with [`crate::chunk::split`].
+    Block {
+        /// The bytes.
+        data: &'s [u8],
+        /// Where they start in the input.
+        start: Position,
+    },
+    /// Items already parsed sequentially: the rare stretch without a chunk boundary within the record-size
+    /// limit (a giant record, or a log without boundaries), including [`Reason::TooLong`] reports.
+    Items(Vec<Item<'static>>),
+}
+
+/// Cuts an input into [`Piece`]s of whole records, in bounded memory. Used by [`read`] and by the parallel
+/// analysis, so both see exactly the same records.
+pub(crate) struct Scanner<'r> {
+    r: Box<dyn Read + 'r>,
+    opts: ReadOptions,
+    format: Format,
+    buf: Vec<u8>,
+    /// Bytes at the front of `buf` handed out as the last block, to drop on the next call.
+    handed_out: usize,
+    eof: bool,
+    pos: Position,
+    /// State for sequential stretches; `None` when the buffer starts at a boundary.
+    fallback: Option<Parser>,
+    summary: ReadSummary,
+    /// The last byte read so far (a final line without a line end still counts as a line).
+    last_byte: Option<u8>,
+}
+
+impl<'r> Scanner<'r> {
+    /// Opens `reader` (gzip detected by magic bytes) and sniffs the format unless given. `None` for an empty
+    /// input.
+    pub(crate) fn new<R: Read + 'r>(reader: R, opts: &ReadOptions) -> Result<Option<Self>, Error> {
+        let mut br = BufReader::with_capacity(64 << 10, reader);
+        let gz = br.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        let mut r: Box<dyn Read + 'r> =
+            if gz { Box::new(flate2::bufread::MultiGzDecoder::new(br)) } else { Box::new(br) };
+        let mut summary = ReadSummary::default();
+        let mut buf = Vec::with_capacity(opts.block_size.max(SNIFF_BYTES));
+        let eof = fill(&mut r, &mut buf, opts.block_size.max(SNIFF_BYTES), &mut summary)?;
+        if buf.is_empty() && eof {
+            return Ok(None);
         }
-        buf.drain(..consumed);
-        pos = next;
-        if consumed == 0 && buf.len() >= opts.max_record {
-            // One record longer than the limit: report it and drop bytes up to the next line end.
-            let snippet = buf.get(..256.min(buf.len())).unwrap_or_default().to_vec();
-            let mut len = 0u64;
-            loop {
-                if let Some(nl) = memchr::memchr(b'\n', &buf) {
-                    len += nl as u64 + 1;
-                    buf.drain(..=nl);
-                    break;
+        let format = match opts.format {
+            Some(f) => f,
+            None => sniff(buf.get(..SNIFF_BYTES.min(buf.len())).unwrap_or_default())
+                .ok_or_else(|| Error::new(ErrorKind::UnknownFormat))?,
+        };
+        summary.format = Some(format);
+        let last_byte = buf.last().copied();
+        Ok(Some(Scanner {
+            r,
+            opts: opts.clone(),
+            format,
+            buf,
+            handed_out: 0,
+            eof,
+            pos: Position::START,
+            fallback: None,
+            last_byte,
+            summary,
+        }))
+    }
+
+    /// Reads until the buffer holds `want` bytes or the input ends (true).
+    fn refill(&mut self, want: usize) -> Result<bool, Error> {
+        let eof = fill(&mut self.r, &mut self.buf, want, &mut self.summary)?;
+        if let Some(b) = self.buf.last() {
+            self.last_byte = Some(*b);
+        }
+        Ok(eof)
+    }
+
+    pub(crate) fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The byte and line counts read so far, with the item counts the caller kept.
+    pub(crate) fn summary(&self, counts: ReadSummary) -> ReadSummary {
+        let mut s = self.summary;
+        s.records = counts.records;
+        s.malformed = counts.malformed;
+        s.skipped = counts.skipped;
+        // A final line without a line end still counts as a line.
+        if self.eof && self.last_byte.is_some_and(|b| b != b'\n') {
+            s.lines += 1;
+        }
+        s
+    }
+
+    fn hand_out(&mut self, n: usize) -> Piece<'_> {
+        let start = self.pos;
+        let data = self.buf.get(..n).unwrap_or_default();
+        self.pos = Position {
+            byte: start.byte + n as u64,
+            line: start.line + memchr::memchr_iter(b'\n', data).count() as u64,
+        };
+        self.handed_out = n;
+        self.fallback = None;
+        Piece::Block { data, start }
+    }
+
+    /// The next piece, or `None` at the end of the input.
+    pub(crate) fn next_piece(&mut self) -> Result<Option<Piece<'_>>, Error> {
+        self.buf.drain(..self.handed_out.min(self.buf.len()));
+        self.handed_out = 0;
+        loop {
+            if self.buf.is_empty() && self.eof {
+                return Ok(None);
+            }
+            if !self.eof && self.buf.len() < self.opts.block_size {
+                self.eof = self.refill(self.opts.block_size)?;
+                continue;
+            }
+            if self.fallback.is_none() {
+                if self.eof {
+                    let n = self.buf.len();
+                    return Ok(Some(self.hand_out(n)));
                 }
-                len += buf.len() as u64;
-                buf.clear();
-                if fill(&mut r, &mut buf, opts.block_size, &mut summary)? {
-                    eof = true;
-                    if buf.is_empty() {
-                        break;
-                    }
+                if let Some(cut) = crate::chunk::last_boundary(self.format, &self.buf, usize::MAX) {
+                    return Ok(Some(self.hand_out(cut)));
+                }
+                if self.buf.len() < self.opts.max_record {
+                    // No boundary yet: read more, growing geometrically so rescans stay linear.
+                    let want =
+                        (self.buf.len() * 2).max(self.buf.len() + self.opts.block_size).min(self.opts.max_record);
+                    self.eof = self.refill(want)?;
+                    continue;
                 }
             }
-            summary.malformed += 1;
-            let m = Malformed { pos, reason: Reason::TooLong, raw: Cow::Owned(snippet), len };
-            if sink(Item::Malformed(m)).is_break() {
-                return Ok(summary);
-            }
-            pos = Position { byte: pos.byte + len, line: pos.line + 1 };
-            if eof && buf.is_empty() {
+            return self.sequential().map(Some);
+        }
+    }
+
+    /// Parses sequentially what is complete in the buffer; reports and skips a record over the limit.
+    fn sequential(&mut self) -> Result<Piece<'_>, Error> {
+        let parser = self.fallback.get_or_insert_with(|| Parser::new(self.format));
+        let (items, consumed, next) = {
+            let mut recs = parser.records(&self.buf, self.pos, self.eof);
+            let items: Vec<Item<'static>> = (&mut recs).map(into_owned).collect();
+            (items, recs.consumed(), recs.position())
+        };
+        self.buf.drain(..consumed);
+        self.pos = next;
+        if consumed > 0 || self.eof {
+            self.after_sequential();
+            return Ok(Piece::Items(items));
+        }
+        if self.buf.len() < self.opts.max_record {
+            let want = (self.buf.len() * 2).max(self.buf.len() + self.opts.block_size).min(self.opts.max_record);
+            self.eof = self.refill(want)?;
+            return Ok(Piece::Items(items));
+        }
+        // One record longer than the limit: report it and drop bytes up to the next line end.
+        let pos = self.pos;
+        let snippet = self.buf.get(..256.min(self.buf.len())).unwrap_or_default().to_vec();
+        let mut len = 0u64;
+        loop {
+            if let Some(nl) = memchr::memchr(b'\n', &self.buf) {
+                len += nl as u64 + 1;
+                self.buf.drain(..=nl);
                 break;
             }
-            continue;
+            len += self.buf.len() as u64;
+            self.buf.clear();
+            if self.refill(self.opts.block_size)? {
+                self.eof = true;
+                // The last read may still have brought the rest of the line: only stop on an empty buffer.
+                if self.buf.is_empty() {
+                    break;
+                }
+            }
         }
-        // Read at least a block; when a record did not fit, grow geometrically so rescans stay linear.
-        let want = buf.len() + opts.block_size.max(if consumed == 0 { buf.len() } else { 0 });
-        let cap = opts.max_record.max(buf.len() + opts.block_size);
-        eof = fill(&mut r, &mut buf, want.min(cap), &mut summary)?;
+        self.pos = Position { byte: pos.byte + len, line: pos.line + 1 };
+        // The parser state of the skipped record is meaningless now: start afresh.
+        self.fallback = None;
+        self.after_sequential();
+        Ok(Piece::Items(vec![Item::Malformed(Malformed {
+            pos,
+            reason: Reason::TooLong,
+            raw: Cow::Owned(snippet),
+            len,
+        })]))
     }
-    // A final line without a line end still counts as a line.
-    if !last_line_ended {
-        summary.lines += 1;
+
+    /// Leaves sequential mode once the buffer starts at a chunk boundary again.
+    fn after_sequential(&mut self) {
+        let first = self.buf.get(..memchr::memchr(b'\n', &self.buf).unwrap_or(self.buf.len())).unwrap_or_default();
+        if self.fallback.is_some()
+            && crate::chunk::is_boundary(self.format, first)
+            && memchr::memchr(b'\n', &self.buf).is_some()
+        {
+            self.fallback = None;
+        }
     }
-    Ok(summary)
+}
+
+fn into_owned(item: Item<'_>) -> Item<'static> {
+    match item {
+        Item::Event(e) => Item::Event(e.into_owned()),
+        Item::Malformed(m) => Item::Malformed(m.into_owned()),
+        Item::Skipped(s) => Item::Skipped(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_near_the_record_limit_does_not_panic() {
+        // A partial record a little under `max_record` with `block_size` taking it over the limit: growing the
+        // buffer must stop at the limit (it used `clamp(len + block, max)`, which panics when min > max). The
+        // rest of the long record arrives in the same read as the end of input: it is skipped with the record
+        // (it was left behind and reported as a second, BadTimestamp record).
+        let mut log = String::new();
+        for i in 0..2000 {
+            log.push_str(&format!("20240101 10:00:00,s,u,h,{i},0,CONNECT,,,0\n"));
+        }
+        log.push_str(&format!("20240101 10:00:01,s,u,h,1,2,QUERY,,'{}',0\n", "x".repeat(3000)));
+        log.push_str("20240101 10:00:03,s,u,h,1,0,DISCONNECT,,,0\n");
+        let opts = ReadOptions::default().with_format(Some(Format::Audit)).with_block_size(1000).with_max_record(1024);
+        let mut reasons = Vec::new();
+        let summary = read(log.as_bytes(), &opts, |i| {
+            if let Item::Malformed(m) = i {
+                reasons.push(m.reason);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(reasons, [Reason::TooLong]);
+        assert_eq!((summary.records, summary.lines), (2001, 2002));
+    }
 }
