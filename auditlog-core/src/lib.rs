@@ -37,6 +37,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod analyze;
 pub mod chunk;
 mod error;
 mod event;

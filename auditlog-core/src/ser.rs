@@ -67,3 +67,10 @@ impl Serialize for Event<'_> {
         m.end()
     }
 }
+
+impl Serialize for crate::time::Timestamp {
+    /// RFC 3339 in UTC with microseconds.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}

@@ -1,0 +1,580 @@
+//! The detectors, run over facts sorted by time across all inputs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use super::{
+    AnalyzeOptions, Baseline, BurstOptions, Count, DclFact, Detector, Evidence, Finding, InputSummary, Login, Logins,
+    MalformedExample, Origin, Partial, Pattern, Report, Severity, Summary,
+};
+use crate::event::LogType;
+use crate::time::Timestamp;
+
+/// The same attempt or statement in two logs of one server lies at most this far apart.
+const SAME_RECORD_US: i64 = 2_000_000;
+/// Evidence records listed per finding.
+const EVIDENCE: usize = 10;
+
+/// One login attempt, counted once across the logs that recorded it.
+struct Attempt<'a> {
+    login: &'a Login,
+    origins: Vec<Origin>,
+}
+
+impl Attempt<'_> {
+    fn user(&self) -> &str {
+        self.login.user.as_deref().unwrap_or("")
+    }
+    fn host(&self) -> &str {
+        self.login.host.as_deref().unwrap_or("")
+    }
+    fn failed(&self) -> bool {
+        !self.login.ok && self.login.retcode != Some(1044)
+    }
+}
+
+fn conn_compatible(a: Option<u64>, b: Option<u64>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
+}
+
+/// Merges records of the same login attempt from different logs (audit, general, error of one server): same
+/// outcome, user, host (or connection id) and compatible connection ids, at most 2 s apart, each log at most
+/// once per attempt.
+fn dedupe(logins: &[Login]) -> Vec<Attempt<'_>> {
+    let mut out: Vec<Attempt<'_>> = Vec::with_capacity(logins.len());
+    let mut lo = 0;
+    for l in logins {
+        while out.get(lo).is_some_and(|a| l.ts.epoch_micros() - a.login.ts.epoch_micros() > SAME_RECORD_US) {
+            lo += 1;
+        }
+        let twin = out.get_mut(lo..).unwrap_or_default().iter_mut().find(|a| {
+            a.login.ok == l.ok
+                && (a.login.retcode == Some(1044)) == (l.retcode == Some(1044))
+                && a.login.user == l.user
+                // The error log names the matched account for 1044 (`'u'@'10.0.0.%'`): with equal connection
+                // ids the host may differ.
+                && (a.login.host == l.host || (a.login.conn_id.is_some() && a.login.conn_id == l.conn_id))
+                && conn_compatible(a.login.conn_id, l.conn_id)
+                && !a.origins.iter().any(|o| o.log == l.origin.log)
+        });
+        match twin {
+            Some(a) => a.origins.push(l.origin),
+            None => out.push(Attempt { login: l, origins: vec![l.origin] }),
+        }
+    }
+    out
+}
+
+fn evidence(origins: impl Iterator<Item = Origin>, names: &[String]) -> (Vec<Evidence>, u64, Vec<LogType>) {
+    let mut all: Vec<Origin> = origins.collect();
+    all.sort();
+    all.dedup();
+    let mut logs: Vec<LogType> = all.iter().map(|o| o.log).collect();
+    logs.sort();
+    logs.dedup();
+    let total = all.len() as u64;
+    let ev = all
+        .iter()
+        .take(EVIDENCE)
+        .map(|o| Evidence {
+            file: names.get(o.input as usize).cloned().unwrap_or_default(),
+            line: o.pos.line,
+            log: o.log,
+        })
+        .collect();
+    (ev, total, logs)
+}
+
+/// "0.3 s", "42 s", "5.0 min".
+fn span(us: i64) -> String {
+    if us == 0 {
+        return "the same second".into();
+    }
+    let s = us as f64 / 1e6;
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else if s < 120.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{:.1} min", s / 60.0)
+    }
+}
+
+/// Splits time-sorted attempts into sessions whose consecutive gaps are at most `window`, keeping those where
+/// some window of that length holds at least `threshold` attempts.
+fn burst_sessions<'b, 'a>(list: &'b [&'b Attempt<'a>], o: &BurstOptions) -> Vec<&'b [&'b Attempt<'a>]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 0..=list.len() {
+        let gap = match (list.get(i.wrapping_sub(1)), list.get(i)) {
+            (Some(p), Some(c)) if i > 0 => c.login.ts.epoch_micros() - p.login.ts.epoch_micros() > o.window_us,
+            (_, None) => true,
+            _ => false,
+        };
+        if gap && i > start {
+            let s = list.get(start..i).unwrap_or_default();
+            // Largest number of attempts in any window.
+            let mut best = 0;
+            let mut lo = 0;
+            for (hi, a) in s.iter().enumerate() {
+                while s.get(lo).is_some_and(|l| a.login.ts.epoch_micros() - l.login.ts.epoch_micros() > o.window_us) {
+                    lo += 1;
+                }
+                best = best.max(hi + 1 - lo);
+            }
+            if best >= o.threshold.max(1) {
+                out.push(s);
+            }
+            start = i;
+        } else if gap {
+            start = i;
+        }
+    }
+    out
+}
+
+fn bursts(attempts: &[Attempt<'_>], o: &BurstOptions, names: &[String]) -> Vec<Finding> {
+    let failed: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.failed()).collect();
+    let success: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.login.ok).collect();
+    let mut out = Vec::new();
+    let first_success = |from: Timestamp, to: Timestamp, pred: &dyn Fn(&Attempt<'_>) -> bool| {
+        success.iter().find(|s| s.login.ts >= from && s.login.ts <= to && pred(s)).copied()
+    };
+    let mut by_host: BTreeMap<&str, Vec<&Attempt<'_>>> = BTreeMap::new();
+    let mut by_user: BTreeMap<&str, Vec<&Attempt<'_>>> = BTreeMap::new();
+    for a in &failed {
+        if !a.host().is_empty() {
+            by_host.entry(a.host()).or_default().push(a);
+        }
+        by_user.entry(a.user()).or_default().push(a);
+    }
+    for (host, list) in &by_host {
+        for s in burst_sessions(list, o) {
+            let (Some(first), Some(last)) = (s.first(), s.last()) else { continue };
+            let users: BTreeSet<&str> = s.iter().map(|a| a.user()).collect();
+            let pattern =
+                if users.len() >= o.spray_users.max(2) { Pattern::PasswordSpray } else { Pattern::BruteForce };
+            let (t0, t1) = (first.login.ts, last.login.ts);
+            let until = Timestamp::from_epoch_micros(t1.epoch_micros().saturating_add(o.window_us));
+            let hit = first_success(t0, until, &|x| x.host() == *host || users.contains(x.user()));
+            let mut origins: Vec<Origin> = s.iter().flat_map(|a| a.origins.iter().copied()).collect();
+            if let Some(h) = hit {
+                origins.extend(h.origins.iter().copied());
+            }
+            let (evidence, evidence_total, logs) = evidence(origins.into_iter(), names);
+            let users: Vec<String> = users.into_iter().map(str::to_string).collect();
+            let who = match users.as_slice() {
+                [one] => one.clone(),
+                many => format!("{} users", many.len()),
+            };
+            let mut title = match pattern {
+                Pattern::PasswordSpray => format!(
+                    "password spray: {} failed logins for {who} from {host} within {}",
+                    s.len(),
+                    span(t1.epoch_micros() - t0.epoch_micros())
+                ),
+                _ => format!(
+                    "{} failed logins for {who} from {host} within {}",
+                    s.len(),
+                    span(t1.epoch_micros() - t0.epoch_micros())
+                ),
+            };
+            let mut reasons = vec![format!("{} failed logins within {}", s.len(), span(o.window_us))];
+            if let Some(h) = hit {
+                title.push_str(&format!(", then a successful login of {} from {}", h.user(), h.host()));
+                reasons.push("a successful login followed the failures".into());
+            }
+            out.push(Finding {
+                detector: Detector::FailedLoginBurst,
+                severity: if hit.is_some() { Severity::Critical } else { Severity::High },
+                title,
+                user: (users.len() == 1).then(|| users.first().cloned()).flatten(),
+                users,
+                host: Some((*host).to_string()),
+                hosts: vec![(*host).to_string()],
+                first_seen: t0,
+                last_seen: t1,
+                count: s.len() as u64,
+                pattern: Some(pattern),
+                followed_by_success: Some(hit.is_some()),
+                success_at: hit.map(|h| h.login.ts),
+                statement: None,
+                category: None,
+                retcode: None,
+                refused: None,
+                public_address: Some(is_public(host)),
+                reasons,
+                logs,
+                evidence,
+                evidence_total,
+            });
+        }
+    }
+    for (user, list) in &by_user {
+        for s in burst_sessions(list, o) {
+            let hosts: BTreeSet<&str> = s.iter().map(|a| a.host()).filter(|h| !h.is_empty()).collect();
+            if hosts.len() < o.distributed_hosts.max(2) {
+                continue;
+            }
+            let (Some(first), Some(last)) = (s.first(), s.last()) else { continue };
+            let (t0, t1) = (first.login.ts, last.login.ts);
+            let until = Timestamp::from_epoch_micros(t1.epoch_micros().saturating_add(o.window_us));
+            let hit = first_success(t0, until, &|x| x.user() == *user);
+            let mut origins: Vec<Origin> = s.iter().flat_map(|a| a.origins.iter().copied()).collect();
+            if let Some(h) = hit {
+                origins.extend(h.origins.iter().copied());
+            }
+            let (evidence, evidence_total, logs) = evidence(origins.into_iter(), names);
+            let hosts: Vec<String> = hosts.into_iter().map(str::to_string).collect();
+            let mut title = format!(
+                "distributed: {} failed logins for {user} from {} hosts within {}",
+                s.len(),
+                hosts.len(),
+                span(t1.epoch_micros() - t0.epoch_micros())
+            );
+            if let Some(h) = hit {
+                title.push_str(&format!(", then a successful login from {}", h.host()));
+            }
+            out.push(Finding {
+                detector: Detector::FailedLoginBurst,
+                severity: if hit.is_some() { Severity::Critical } else { Severity::High },
+                title,
+                user: Some((*user).to_string()),
+                users: vec![(*user).to_string()],
+                host: None,
+                public_address: Some(hosts.iter().any(|h| is_public(h))),
+                hosts,
+                first_seen: t0,
+                last_seen: t1,
+                count: s.len() as u64,
+                pattern: Some(Pattern::Distributed),
+                followed_by_success: Some(hit.is_some()),
+                success_at: hit.map(|h| h.login.ts),
+                statement: None,
+                category: None,
+                retcode: None,
+                refused: None,
+                reasons: vec![format!("{} failed logins within {}", s.len(), span(o.window_us))],
+                logs,
+                evidence,
+                evidence_total,
+            });
+        }
+    }
+    out
+}
+
+/// True for an address on the public internet: not private, loopback, link-local, shared (CGNAT),
+/// documentation-free unspecified or unique-local. Host names are not addresses and give false.
+#[must_use]
+pub(crate) fn is_public(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => {
+            let o = a.octets();
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64))
+        }
+        Ok(IpAddr::V6(a)) => {
+            let s = a.segments();
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return is_public(&v4.to_string());
+            }
+            !(a.is_loopback() || a.is_unspecified() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80)
+        }
+        Err(_) => false,
+    }
+}
+
+/// DCL statements, each once across logs, with the executing account.
+fn dcl_findings(mut facts: Vec<DclFact>, logins: &[Login], known: Option<&Baseline>, names: &[String]) -> Vec<Finding> {
+    facts.sort_by_key(|a| (a.ts, a.origin));
+    // Who runs a general-log connection: its Connect line.
+    let mut sessions: HashMap<(u32, u64), (&str, &str)> = HashMap::new();
+    for l in logins.iter().filter(|l| l.ok) {
+        if let (Some(c), Some(u), Some(h)) = (l.conn_id, l.user.as_deref(), l.host.as_deref()) {
+            sessions.insert((l.origin.input, c), (u, h));
+        }
+    }
+    let mut groups: Vec<Vec<&DclFact>> = Vec::new();
+    let mut lo = 0;
+    for f in &facts {
+        while groups
+            .get(lo)
+            .and_then(|g| g.first())
+            .is_some_and(|a| f.ts.epoch_micros() - a.ts.epoch_micros() > SAME_RECORD_US)
+        {
+            lo += 1;
+        }
+        let twin = groups.get_mut(lo..).unwrap_or_default().iter_mut().find(|g| {
+            g.first().is_some_and(|a| a.key == f.key && conn_compatible(a.conn_id, f.conn_id))
+                && !g.iter().any(|x| x.origin.log == f.origin.log)
+        });
+        match twin {
+            Some(g) => g.push(f),
+            None => groups.push(vec![f]),
+        }
+    }
+    let mut out = Vec::new();
+    for g in groups {
+        let Some(first) = g.first() else { continue };
+        let account = g
+            .iter()
+            .find_map(|f| Some((f.user.as_deref()?, f.host.as_deref()?)))
+            .or_else(|| g.iter().find_map(|f| sessions.get(&(f.origin.input, f.conn_id?)).copied()));
+        let (user, host) = account.map_or((None, None), |(u, h)| (Some(u.to_string()), Some(h.to_string())));
+        let retcode = g
+            .iter()
+            .find(|f| f.origin.log == LogType::Audit)
+            .and_then(|f| f.retcode)
+            .or_else(|| g.iter().find_map(|f| f.retcode));
+        let refused = retcode.is_some_and(|r| r != 0);
+        let mut reasons = first.dcl.high.clone();
+        if let (Some(b), Some(u), Some(h)) = (known, user.as_deref(), host.as_deref()) {
+            // Only for users the baseline knows: of a user it has never seen, no host is "usual".
+            if b.users.contains_key(u) && !b.contains(u, h) {
+                reasons.push(format!("made from a host never seen before for {u}"));
+            }
+        }
+        let severity = if reasons.is_empty() { Severity::Medium } else { Severity::High };
+        if refused {
+            reasons.push(format!("refused by the server (error {})", retcode.unwrap_or_default()));
+        }
+        let (evidence, evidence_total, logs) = evidence(g.iter().map(|f| f.origin), names);
+        let who = match (&user, &host) {
+            (Some(u), Some(h)) => format!(" by {u}@{h}"),
+            _ => String::new(),
+        };
+        let refused_txt = if refused { " (refused)" } else { "" };
+        out.push(Finding {
+            detector: Detector::DclChange,
+            severity,
+            title: format!("{}{who}{refused_txt}", first.dcl.category.as_str()),
+            users: user.iter().cloned().collect(),
+            user,
+            hosts: host.iter().cloned().collect(),
+            public_address: host.as_deref().map(is_public),
+            host,
+            first_seen: first.ts,
+            last_seen: first.ts,
+            count: 1,
+            pattern: None,
+            followed_by_success: None,
+            success_at: None,
+            statement: Some(first.statement.to_string()),
+            category: Some(first.dcl.category),
+            retcode,
+            refused: Some(refused),
+            reasons,
+            logs,
+            evidence,
+            evidence_total,
+        });
+    }
+    out
+}
+
+/// Successful logins from hosts outside the baseline, once per (user, host).
+fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestamp>, names: &[String]) -> Vec<Finding> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Attempt<'_>>> = BTreeMap::new();
+    for a in attempts.iter().filter(|a| a.login.ok && after.is_none_or(|t| a.login.ts >= t)) {
+        let (u, h) = (a.user(), a.host());
+        if u.is_empty() || h.is_empty() || baseline.contains(u, h) {
+            continue;
+        }
+        groups.entry((u, h)).or_default().push(a);
+    }
+    let mut out = Vec::new();
+    for ((u, h), list) in groups {
+        let (Some(first), Some(last)) = (list.first(), list.last()) else { continue };
+        let public = is_public(h);
+        let (evidence, evidence_total, logs) = evidence(list.iter().flat_map(|a| a.origins.iter().copied()), names);
+        let known_user = baseline.users.contains_key(u);
+        let mut reasons = vec![if known_user {
+            format!("{h} is not among the hosts {u} logs in from")
+        } else {
+            format!("{u} is not in the baseline: no usual hosts known")
+        }];
+        if public {
+            reasons.push(format!("{h} is a public address"));
+        }
+        let severity = match (public, known_user) {
+            (true, _) => Severity::High,
+            (false, true) => Severity::Medium,
+            (false, false) => Severity::Low,
+        };
+        out.push(Finding {
+            detector: Detector::UnusualHost,
+            severity,
+            title: format!(
+                "{u} logged in from a new host {h} ({} login{})",
+                list.len(),
+                if list.len() == 1 { "" } else { "s" }
+            ),
+            user: Some(u.to_string()),
+            users: vec![u.to_string()],
+            host: Some(h.to_string()),
+            hosts: vec![h.to_string()],
+            first_seen: first.login.ts,
+            last_seen: last.login.ts,
+            count: list.len() as u64,
+            pattern: None,
+            followed_by_success: None,
+            success_at: None,
+            statement: None,
+            category: None,
+            retcode: None,
+            refused: None,
+            public_address: Some(public),
+            reasons,
+            logs,
+            evidence,
+            evidence_total,
+        });
+    }
+    out
+}
+
+fn top(map: HashMap<Box<[u8]>, u64>) -> Vec<Count> {
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    for (k, v) in map {
+        *merged.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += v;
+    }
+    let mut v: Vec<Count> = merged.into_iter().map(|(name, count)| Count { name, count }).collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    v.truncate(10);
+    v
+}
+
+fn sorted_logins(acc: &Partial) -> Vec<Login> {
+    let mut logins = acc.logins.clone();
+    logins.sort_by_key(|a| (a.ts, a.origin));
+    logins
+}
+
+/// Learns which hosts each user logs in from, optionally only before `until`.
+fn learn_from(attempts: &[Attempt<'_>], until: Option<Timestamp>) -> Baseline {
+    let mut b = Baseline { version: 1, ..Baseline::default() };
+    let ok: Vec<&Attempt<'_>> =
+        attempts.iter().filter(|a| a.login.ok && until.is_none_or(|t| a.login.ts < t)).collect();
+    for a in &ok {
+        if !a.user().is_empty() && !a.host().is_empty() {
+            b.add(a.user(), a.host());
+        }
+    }
+    b.first_login = ok.first().map(|a| a.login.ts.to_rfc3339());
+    b.last_login = ok.last().map(|a| a.login.ts.to_rfc3339());
+    b
+}
+
+pub(crate) fn learn(acc: &Partial) -> Baseline {
+    let logins = sorted_logins(acc);
+    learn_from(&dedupe(&logins), None)
+}
+
+pub(crate) fn run(acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOptions) -> Report {
+    let names: Vec<String> = inputs.iter().map(|i| i.file.clone()).collect();
+    let logins = sorted_logins(&acc);
+    let attempts = dedupe(&logins);
+    let o = &opts.burst;
+    let mut findings = bursts(&attempts, o, &names);
+    // The unusual-host baseline: given, or learned from the first part of the period.
+    let start = opts.since.or(acc.first);
+    let (baseline, mode, learned_until) = match (&opts.baseline, opts.learn_us, start) {
+        (Some(b), _, _) => (Some(b.clone()), "baseline", None),
+        (None, Some(d), Some(t0)) => {
+            let until = Timestamp::from_epoch_micros(t0.epoch_micros().saturating_add(d));
+            (Some(learn_from(&attempts, Some(until))), "learned", Some(until))
+        }
+        _ => (None, "off", None),
+    };
+    findings.extend(dcl_findings(acc.dcl, &logins, baseline.as_ref(), &names));
+    if let Some(b) = &baseline {
+        findings.extend(unusual(&attempts, b, learned_until, &names));
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.first_seen.cmp(&b.first_seen))
+            .then(a.detector.cmp(&b.detector))
+            .then_with(|| a.host.cmp(&b.host))
+            .then_with(|| a.user.cmp(&b.user))
+            .then_with(|| a.title.cmp(&b.title))
+    });
+    let mut per_log: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for ((log, kind), n) in &acc.kinds {
+        per_log.entry(log.as_str().to_string()).or_default().insert(kind.as_str().to_string(), *n);
+    }
+    let logins_count = Logins {
+        successful: attempts.iter().filter(|a| a.login.ok).count() as u64,
+        failed: attempts.iter().filter(|a| a.failed()).count() as u64,
+        database_denied: attempts.iter().filter(|a| !a.login.ok && a.login.retcode == Some(1044)).count() as u64,
+    };
+    let malformed_examples = acc
+        .malformed_examples
+        .iter()
+        .map(|(i, pos, reason, text)| MalformedExample {
+            file: names.get(*i as usize).cloned().unwrap_or_default(),
+            line: pos.line,
+            reason: reason.clone(),
+            text: text.clone(),
+        })
+        .collect();
+    let summary = Summary {
+        bytes: inputs.iter().map(|i| i.read.bytes).sum(),
+        inputs,
+        records: acc.records,
+        malformed: acc.malformed,
+        skipped_lines: acc.skipped,
+        filtered_out: acc.filtered,
+        without_time: acc.no_time,
+        per_log,
+        logins: logins_count,
+        top_users: top(acc.users),
+        top_hosts: top(acc.hosts),
+        top_databases: top(acc.dbs),
+        top_operations: top(acc.ops),
+        first_event: acc.first,
+        last_event: acc.last,
+        unusual_host_mode: mode.to_string(),
+        learned_until,
+        burst: *o,
+        malformed_examples,
+    };
+    Report { summary, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_addresses() {
+        for h in ["203.0.113.7", "8.8.8.8", "2001:4860::1"] {
+            assert!(is_public(h), "{h}");
+        }
+        for h in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.10",
+            "169.254.0.1",
+            "100.64.1.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "localhost",
+            "ip-10-0-0-1",
+            "%",
+        ] {
+            assert!(!is_public(h), "{h}");
+        }
+    }
+}

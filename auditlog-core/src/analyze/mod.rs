@@ -1,0 +1,546 @@
+//! Analysis: a parallel engine that folds events into a summary and facts, and the three detectors.
+//!
+//! Every input is cut into record-aligned chunks ([`crate::chunk`]) that are parsed on a rayon pool and folded
+//! into partial aggregates; the partials are merged in input order. Detectors then run over the facts (logins,
+//! DCL statements) sorted by timestamp across all inputs, so Aurora's four out-of-order audit stripes and
+//! several logs of one server are analysed as one timeline. The result with any number of threads is identical
+//! to the one-thread result.
+//!
+//! ```
+//! use auditlog_core::analyze::{AnalyzeOptions, Analyzer, Detector, Pattern, Severity};
+//! let mut log = String::new();
+//! for i in 0..6 {
+//!     log.push_str(&format!("1703817810{i:06},db-1,admin,203.0.113.7,{},0,FAILED_CONNECT,,,1045\n", 100 + i));
+//! }
+//! log.push_str("1703817811000000,db-1,admin,203.0.113.7,200,0,CONNECT,,,0\n");
+//! let mut analyzer = Analyzer::new(AnalyzeOptions::default())?;
+//! analyzer.add_reader("audit.log", log.as_bytes())?;
+//! let report = analyzer.finish();
+//! let f = &report.findings[0];
+//! assert_eq!((f.detector, f.pattern, f.count), (Detector::FailedLoginBurst, Some(Pattern::BruteForce), 6));
+//! assert_eq!((f.severity, f.followed_by_success), (Severity::Critical, Some(true)));
+//! # Ok::<(), auditlog_core::Error>(())
+//! ```
+
+mod baseline;
+mod dcl;
+mod detect;
+mod finding;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+use rayon::prelude::*;
+
+pub use self::baseline::Baseline;
+pub use self::dcl::{classify_dcl, statement_key, Category, Dcl};
+pub use self::finding::{Detector, Evidence, Finding, Pattern, Severity};
+use crate::error::{Error, ErrorKind};
+use crate::event::{Event, EventKind, LogType, Position};
+use crate::format::{Format, Item, Parser};
+use crate::read::{Piece, ReadOptions, ReadSummary, Scanner};
+use crate::source::Input;
+use crate::time::Timestamp;
+
+/// Thresholds of the failed-login burst detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct BurstOptions {
+    /// The sliding window, in microseconds (default 60 s).
+    pub window_us: i64,
+    /// Failed logins within the window that make a burst (default 5).
+    pub threshold: usize,
+    /// Distinct users from one host that make a password spray (default 3).
+    pub spray_users: usize,
+    /// Distinct hosts trying one user that make a distributed attack (default 3).
+    pub distributed_hosts: usize,
+}
+
+impl Default for BurstOptions {
+    fn default() -> Self {
+        BurstOptions { window_us: 60_000_000, threshold: 5, spray_users: 3, distributed_hosts: 3 }
+    }
+}
+
+/// Everything the analysis can be told.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Format, record-size limit and read block size.
+    pub read: ReadOptions,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Only events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only events before this time.
+    pub until: Option<Timestamp>,
+    /// Burst thresholds.
+    pub burst: BurstOptions,
+    /// Known hosts per user for the unusual-host detector.
+    pub baseline: Option<Baseline>,
+    /// Learn the baseline from the first part of the analysed period, this many microseconds long.
+    pub learn_us: Option<i64>,
+    /// How many malformed records to keep as examples.
+    pub malformed_examples: usize,
+    /// Smallest chunk worth a parallel task, in bytes (tests lower it to force many chunks).
+    pub min_chunk: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            read: ReadOptions::default().with_block_size(8 << 20),
+            threads: 0,
+            since: None,
+            until: None,
+            burst: BurstOptions::default(),
+            baseline: None,
+            learn_us: None,
+            malformed_examples: 20,
+            min_chunk: 256 << 10,
+        }
+    }
+}
+
+/// Where a fact came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Origin {
+    pub(crate) input: u32,
+    pub(crate) pos: Position,
+    pub(crate) log: LogType,
+}
+
+/// A successful or failed login.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Login {
+    pub(crate) ts: Timestamp,
+    pub(crate) ok: bool,
+    pub(crate) retcode: Option<i64>,
+    pub(crate) user: Option<Box<str>>,
+    pub(crate) host: Option<Box<str>>,
+    pub(crate) conn_id: Option<u64>,
+    pub(crate) origin: Origin,
+}
+
+/// A DCL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DclFact {
+    pub(crate) ts: Timestamp,
+    pub(crate) dcl: Dcl,
+    pub(crate) statement: Box<str>,
+    pub(crate) key: Box<str>,
+    pub(crate) user: Option<Box<str>>,
+    pub(crate) host: Option<Box<str>>,
+    pub(crate) conn_id: Option<u64>,
+    pub(crate) retcode: Option<i64>,
+    pub(crate) origin: Origin,
+}
+
+/// A malformed record kept as an example.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MalformedExample {
+    /// Input name.
+    pub file: String,
+    /// 1-based line.
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+    /// The start of the record, as text (invalid UTF-8 replaced; not sanitized for terminals).
+    pub text: String,
+}
+
+/// The fold of some records: counts, top lists and facts. Merging partials in input order gives the same
+/// result as folding every record in order.
+#[derive(Debug, Default)]
+pub(crate) struct Partial {
+    records: u64,
+    malformed: u64,
+    skipped: u64,
+    filtered: u64,
+    no_time: u64,
+    kinds: BTreeMap<(LogType, EventKind), u64>,
+    users: HashMap<Box<[u8]>, u64>,
+    hosts: HashMap<Box<[u8]>, u64>,
+    dbs: HashMap<Box<[u8]>, u64>,
+    ops: HashMap<Box<[u8]>, u64>,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    logins: Vec<Login>,
+    dcl: Vec<DclFact>,
+    malformed_examples: Vec<(u32, Position, String, String)>,
+}
+
+fn bump(map: &mut HashMap<Box<[u8]>, u64>, key: Option<&[u8]>) {
+    if let Some(k) = key {
+        if let Some(n) = map.get_mut(k) {
+            *n += 1;
+        } else {
+            map.insert(k.into(), 1);
+        }
+    }
+}
+
+fn text(b: Option<&[u8]>) -> Option<Box<str>> {
+    b.map(|b| String::from_utf8_lossy(b).into())
+}
+
+/// What every fold needs to know.
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    input: u32,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    examples: usize,
+    min_chunk: usize,
+}
+
+impl Partial {
+    fn add(&mut self, item: Item<'_>, ctx: Ctx) {
+        match item {
+            Item::Event(ev) => self.event(&ev, ctx),
+            Item::Malformed(m) => {
+                self.malformed += 1;
+                if self.malformed_examples.len() < ctx.examples {
+                    let t: Vec<u8> = m.raw.iter().copied().take(160).collect();
+                    self.malformed_examples.push((
+                        ctx.input,
+                        m.pos,
+                        m.reason.to_string(),
+                        String::from_utf8_lossy(&t).into_owned(),
+                    ));
+                }
+            }
+            Item::Skipped(_) => self.skipped += 1,
+        }
+    }
+
+    fn event(&mut self, ev: &Event<'_>, ctx: Ctx) {
+        self.records += 1;
+        if ctx.since.is_some() || ctx.until.is_some() {
+            let keep = ev.ts.is_some_and(|t| ctx.since.is_none_or(|s| t >= s) && ctx.until.is_none_or(|u| t < u));
+            if !keep {
+                self.filtered += 1;
+                return;
+            }
+        }
+        *self.kinds.entry((ev.log, ev.kind)).or_insert(0) += 1;
+        bump(&mut self.users, ev.user.as_deref());
+        bump(&mut self.hosts, ev.host.as_deref());
+        bump(&mut self.dbs, ev.db.as_deref());
+        bump(&mut self.ops, ev.op.as_deref());
+        let Some(ts) = ev.ts else {
+            self.no_time += 1;
+            return;
+        };
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
+        let origin = Origin { input: ctx.input, pos: ev.pos, log: ev.log };
+        match ev.kind {
+            EventKind::Connect | EventKind::FailedConnect => self.logins.push(Login {
+                ts,
+                ok: ev.kind == EventKind::Connect,
+                retcode: ev.retcode,
+                user: text(ev.user.as_deref()),
+                host: text(ev.host.as_deref()),
+                conn_id: ev.conn_id,
+                origin,
+            }),
+            EventKind::Query => {
+                if let Some(sql) = &ev.sql {
+                    let plain = sql.text();
+                    if let Some(dcl) = classify_dcl(&plain) {
+                        let red = crate::redact::redact_sql(&plain);
+                        self.dcl.push(DclFact {
+                            ts,
+                            dcl,
+                            key: statement_key(&red).into(),
+                            statement: String::from_utf8_lossy(&red).into(),
+                            user: text(ev.user.as_deref()),
+                            host: text(ev.host.as_deref()),
+                            conn_id: ev.conn_id,
+                            retcode: ev.retcode,
+                            origin,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, o: Partial, examples: usize) {
+        self.records += o.records;
+        self.malformed += o.malformed;
+        self.skipped += o.skipped;
+        self.filtered += o.filtered;
+        self.no_time += o.no_time;
+        for (k, v) in o.kinds {
+            *self.kinds.entry(k).or_insert(0) += v;
+        }
+        for (mine, theirs) in
+            [(&mut self.users, o.users), (&mut self.hosts, o.hosts), (&mut self.dbs, o.dbs), (&mut self.ops, o.ops)]
+        {
+            for (k, v) in theirs {
+                *mine.entry(k).or_insert(0) += v;
+            }
+        }
+        self.first = match (self.first, o.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = match (self.last, o.last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.logins.extend(o.logins);
+        self.dcl.extend(o.dcl);
+        let room = examples.saturating_sub(self.malformed_examples.len());
+        self.malformed_examples.extend(o.malformed_examples.into_iter().take(room));
+    }
+}
+
+/// What one input gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct InputSummary {
+    /// Input name.
+    pub file: String,
+    /// Counts of the read (format, bytes, lines, records, malformed, skipped).
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub read: ReadSummary,
+    /// Why reading stopped early, if it did.
+    pub error: Option<String>,
+}
+
+/// A name and how often it was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Count {
+    /// The value (user, host, database, operation).
+    pub name: String,
+    /// How many events carried it.
+    pub count: u64,
+}
+
+/// Login counts, each attempt counted once even when several logs record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Logins {
+    /// Successful logins.
+    pub successful: u64,
+    /// Failed logins (bad credentials).
+    pub failed: u64,
+    /// Logins refused because the account may not use the database (errno 1044): not failed logins.
+    pub database_denied: u64,
+}
+
+/// The overview of what was read.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Summary {
+    /// Per input.
+    pub inputs: Vec<InputSummary>,
+    /// Bytes read (decompressed).
+    pub bytes: u64,
+    /// Records parsed.
+    pub records: u64,
+    /// Records reported as malformed.
+    pub malformed: u64,
+    /// Lines skipped (blank, banner, truncation marker).
+    pub skipped_lines: u64,
+    /// Records outside `since`/`until`.
+    pub filtered_out: u64,
+    /// Records without a usable time (counted, but not used by the detectors).
+    pub without_time: u64,
+    /// Records per log and kind.
+    pub per_log: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Logins.
+    pub logins: Logins,
+    /// The most frequent users.
+    pub top_users: Vec<Count>,
+    /// The most frequent client hosts.
+    pub top_hosts: Vec<Count>,
+    /// The most frequent databases.
+    pub top_databases: Vec<Count>,
+    /// The most frequent operations or commands.
+    pub top_operations: Vec<Count>,
+    /// Time of the earliest event.
+    pub first_event: Option<Timestamp>,
+    /// Time of the latest event.
+    pub last_event: Option<Timestamp>,
+    /// How the unusual-host detector ran: `baseline`, `learned` or `off`.
+    pub unusual_host_mode: String,
+    /// When the learning period ended, with `--learn`.
+    pub learned_until: Option<Timestamp>,
+    /// Burst thresholds used.
+    pub burst: BurstOptions,
+    /// The first malformed records.
+    pub malformed_examples: Vec<MalformedExample>,
+}
+
+/// The result of an analysis.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Report {
+    /// What was read.
+    pub summary: Summary,
+    /// What was found, by severity (highest first), then time.
+    pub findings: Vec<Finding>,
+}
+
+/// Runs inputs through the parallel engine and the detectors.
+pub struct Analyzer {
+    opts: AnalyzeOptions,
+    pool: rayon::ThreadPool,
+    threads: usize,
+    acc: Partial,
+    inputs: Vec<InputSummary>,
+}
+
+impl Analyzer {
+    /// An analyzer with its own thread pool.
+    pub fn new(opts: AnalyzeOptions) -> Result<Self, Error> {
+        let threads =
+            if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument(format!("cannot start {threads} threads: {e}"))))?;
+        Ok(Analyzer { opts, pool, threads, acc: Partial::default(), inputs: Vec::new() })
+    }
+
+    /// The number of worker threads.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Reads and folds one input. An error (unreadable file, unknown format, I/O failure midway) is returned
+    /// and recorded in the summary; what was read before it still counts.
+    pub fn add_input(&mut self, input: &Input) -> Result<ReadSummary, Error> {
+        let name = input.name();
+        let res = match input {
+            Input::Stdin => self.add_reader(&name, std::io::stdin().lock()),
+            Input::File(p) => match std::fs::File::open(p) {
+                Ok(f) => self.add_reader(&name, f),
+                Err(e) => {
+                    let err = Error::from(e).with_path(p);
+                    self.inputs.push(InputSummary {
+                        file: name,
+                        read: ReadSummary::default(),
+                        error: Some(err.to_string()),
+                    });
+                    return Err(err);
+                }
+            },
+        };
+        res.map_err(|e| if e.path().is_none() { e.with_path(name) } else { e })
+    }
+
+    /// Reads and folds any reader, named `name` in evidence.
+    pub fn add_reader<R: Read>(&mut self, name: &str, reader: R) -> Result<ReadSummary, Error> {
+        let idx = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
+        let ctx = Ctx {
+            input: idx,
+            since: self.opts.since,
+            until: self.opts.until,
+            examples: self.opts.malformed_examples,
+            min_chunk: self.opts.min_chunk,
+        };
+        let mut part = Partial::default();
+        let res = scan(reader, &self.opts.read, &self.pool, self.threads, ctx, &mut part);
+        let read = match &res {
+            Ok(s) => *s,
+            Err((s, _)) => *s,
+        };
+        let read = ReadSummary { records: part.records, malformed: part.malformed, skipped: part.skipped, ..read };
+        self.acc.merge(part, self.opts.malformed_examples);
+        self.inputs.push(InputSummary {
+            file: name.to_string(),
+            read,
+            error: res.as_ref().err().map(|(_, e)| e.to_string()),
+        });
+        res.map(|_| read).map_err(|(_, e)| e)
+    }
+
+    /// Runs the detectors and returns the report.
+    #[must_use]
+    pub fn finish(self) -> Report {
+        detect::run(self.acc, self.inputs, &self.opts)
+    }
+
+    /// Learns a baseline from the successful logins read (for `auditlog baseline`).
+    #[must_use]
+    pub fn baseline(self) -> Baseline {
+        detect::learn(&self.acc)
+    }
+}
+
+/// Reads one input through the [`Scanner`], folding blocks in parallel. On error, returns what was read.
+fn scan<R: Read>(
+    reader: R,
+    read: &ReadOptions,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    ctx: Ctx,
+    acc: &mut Partial,
+) -> Result<ReadSummary, (ReadSummary, Error)> {
+    let mut sc = match Scanner::new(reader, read) {
+        Ok(Some(sc)) => sc,
+        Ok(None) => return Ok(ReadSummary { format: read.format, ..ReadSummary::default() }),
+        Err(e) => return Err((ReadSummary::default(), e)),
+    };
+    let format = sc.format();
+    loop {
+        let piece = match sc.next_piece() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => return Err((sc.summary(ReadSummary::default()), e)),
+        };
+        match piece {
+            Piece::Block { data, start } => {
+                let parts = fold_block(format, data, start, pool, threads, ctx);
+                for p in parts {
+                    acc.merge(p, ctx.examples);
+                }
+            }
+            Piece::Items(items) => {
+                for item in items {
+                    acc.add(item, ctx);
+                }
+            }
+        }
+    }
+    Ok(sc.summary(ReadSummary::default()))
+}
+
+/// Splits a block into chunks, parses and folds them on the pool, and returns the partials in order.
+fn fold_block(
+    format: Format,
+    data: &[u8],
+    start: Position,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    ctx: Ctx,
+) -> Vec<Partial> {
+    let n = if threads <= 1 { 1 } else { (data.len() / ctx.min_chunk.max(1)).clamp(1, threads * 4) };
+    let ranges = crate::chunk::split(format, data, n);
+    let mut starts = Vec::with_capacity(ranges.len());
+    let mut line = start.line;
+    for r in &ranges {
+        starts.push(Position { byte: start.byte + r.start as u64, line });
+        line += memchr::memchr_iter(b'\n', data.get(r.clone()).unwrap_or_default()).count() as u64;
+    }
+    let work = |(r, pos): (&std::ops::Range<usize>, Position)| {
+        let mut part = Partial::default();
+        let mut parser = Parser::new(format);
+        for item in parser.records(data.get(r.clone()).unwrap_or_default(), pos, true) {
+            part.add(item, ctx);
+        }
+        part
+    };
+    if ranges.len() == 1 {
+        return ranges.iter().zip(starts).map(work).collect();
+    }
+    pool.install(|| ranges.par_iter().zip(starts).map(work).collect())
+}
