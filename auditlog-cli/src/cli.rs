@@ -20,6 +20,109 @@ pub enum Command {
     /// path with a pipe). The format of each input is detected from its content unless --format is given.
     /// Malformed records are reported on stderr with file, line and reason; a one-line summary follows.
     Events(EventsArgs),
+    /// Find failed-login bursts, privilege changes (DCL) and logins from unusual hosts.
+    ///
+    /// Prints a summary and the findings by severity. Exit code 0 when no finding is at or above --fail-on,
+    /// 1 when there is one, 2 on errors. Thresholds come from flags, then the --config file, then defaults.
+    Analyze(AnalyzeArgs),
+    /// Learn which client hosts each user logs in from, for `analyze --baseline`.
+    Baseline(BaselineArgs),
+}
+
+/// Report shape of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A report for people (coloured on a terminal).
+    Text,
+    /// One JSON document `{"summary": {...}, "findings": [...]}`.
+    Json,
+}
+
+/// When to colour the text report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `--fail-on` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never exit 1 because of findings.
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Report shape.
+    #[arg(long, short = 'o', value_enum, default_value_t = ReportFormat::Text)]
+    pub output: ReportFormat,
+
+    /// Worker threads (default: one per core). The result is the same with any number.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Failed-login burst window (default 60s).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+
+    /// Failed logins within the window that make a burst (default 5).
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<usize>,
+
+    /// Distinct users tried from one host that make a password spray (default 3).
+    #[arg(long, value_name = "N")]
+    pub spray_users: Option<usize>,
+
+    /// Distinct hosts trying one user that make a distributed attack (default 3).
+    #[arg(long, value_name = "N")]
+    pub distributed_hosts: Option<usize>,
+
+    /// Known client hosts per user (from `auditlog baseline`): logins from other hosts are flagged.
+    #[arg(long, value_name = "FILE", conflicts_with = "learn")]
+    pub baseline: Option<PathBuf>,
+
+    /// Without a baseline: learn it from the first DURATION of the analysed period (e.g. 1h, 2d).
+    #[arg(long, value_name = "DURATION")]
+    pub learn: Option<String>,
+
+    /// Exit with code 1 when a finding has at least this severity (default high).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// A TOML file with defaults for the options above (see README).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Colour the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Where to write the baseline JSON (`-` for standard output).
+    #[arg(long = "output-file", short = 'o', value_name = "FILE", default_value = "-")]
+    pub output_file: PathBuf,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// Where events go and in which shape.
