@@ -16,19 +16,23 @@ use crate::time::Timestamp;
 #[derive(Debug, Default)]
 pub(crate) struct State;
 
-/// Whether the bytes at `at` start a truncation-marker line; `None` when the buffer ends too early to tell.
+/// Whether the line at `at` is a truncation marker; `None` when the buffer ends inside a line that could still
+/// become one. Decided exactly like the parse of that line would, so split parsing equals one pass.
 fn marker_follows(cur: &Cursor<'_>, at: usize) -> Option<bool> {
-    let rest = cur.buf.get(at..).unwrap_or_default();
-    if rest.len() > TRUNCATION_MARKER.len() + 1 || cur.eof {
-        return Some(match cur.peek(at) {
-            Peek::Line(l) => is_truncation_marker(l.text),
-            _ => false,
-        });
-    }
-    if TRUNCATION_MARKER.starts_with(rest) || rest.starts_with(TRUNCATION_MARKER) {
-        None
-    } else {
-        Some(false)
+    match cur.peek(at) {
+        Peek::Line(l) => Some(is_truncation_marker(l.text)),
+        Peek::End => Some(false),
+        Peek::Incomplete => {
+            let rest = cur.buf.get(at..).unwrap_or_default();
+            let start = rest.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+            let t = rest.get(start..).unwrap_or_default();
+            let core = TRUNCATION_MARKER.trim_ascii();
+            if core.starts_with(t) || t.starts_with(core) {
+                None
+            } else {
+                Some(false)
+            }
+        }
     }
 }
 
