@@ -69,9 +69,9 @@ fn dedupe(logins: &[Login]) -> Vec<Attempt<'_>> {
 }
 
 fn evidence(origins: impl Iterator<Item = Origin>, names: &[String]) -> (Vec<Evidence>, u64, Vec<LogType>) {
-    let mut all: Vec<Origin> = origins.collect();
-    all.sort();
-    all.dedup();
+    // In the order gathered (time order of the records), each once.
+    let mut seen = std::collections::HashSet::new();
+    let all: Vec<Origin> = origins.filter(|o| seen.insert(*o)).collect();
     let mut logs: Vec<LogType> = all.iter().map(|o| o.log).collect();
     logs.sort();
     logs.dedup();
