@@ -177,10 +177,8 @@ fn is_word(t: Option<&Tok<'_>>, w: &str) -> bool {
 /// ```
 #[must_use]
 pub fn classify_dcl(sql: &[u8]) -> Option<Dcl> {
-    // Cheap exit: no DCL keyword anywhere.
-    let hay = sql.get(..sql.len().min(4096)).unwrap_or_default();
-    let has = |k: &[u8]| hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k));
-    if !(has(b"GRANT") || has(b"REVOKE") || has(b"USER") || has(b"PASSWORD") || has(b"ROLE")) {
+    // Cheap exit, on every statement of the log: the first word must start a DCL statement.
+    if !first_word_may_be_dcl(sql) {
         return None;
     }
     let toks = tokens(sql);
@@ -238,6 +236,44 @@ pub fn classify_dcl(sql: &[u8]) -> Option<Dcl> {
         return None;
     };
     Some(Dcl { category, high: high_reasons(category, t) })
+}
+
+/// The first word after whitespace, `(`, comments and version-comment prefixes is one that can start DCL.
+fn first_word_may_be_dcl(sql: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        match sql.get(i) {
+            Some(b) if b.is_ascii_whitespace() || *b == b'(' => i += 1,
+            Some(b'/') if sql.get(i + 1) == Some(&b'*') => {
+                if sql.get(i + 2) == Some(&b'!') {
+                    i += 3;
+                    while sql.get(i).is_some_and(u8::is_ascii_digit) {
+                        i += 1;
+                    }
+                } else {
+                    match sql.get(i + 2..).and_then(|r| memchr::memmem::find(r, b"*/")) {
+                        Some(e) => i += e + 4,
+                        None => return false,
+                    }
+                }
+            }
+            Some(b'#') => match sql.get(i..).and_then(|r| memchr::memchr(b'\n', r)) {
+                Some(e) => i += e,
+                None => return false,
+            },
+            Some(b'-') if sql.get(i + 1) == Some(&b'-') => match sql.get(i..).and_then(|r| memchr::memchr(b'\n', r)) {
+                Some(e) => i += e,
+                None => return false,
+            },
+            _ => break,
+        }
+    }
+    let rest = sql.get(i..).unwrap_or_default();
+    let end = rest.iter().position(|b| !b.is_ascii_alphabetic()).unwrap_or(rest.len());
+    let word = rest.get(..end).unwrap_or_default();
+    ["GRANT", "REVOKE", "CREATE", "ALTER", "DROP", "RENAME", "SET"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k.as_bytes()))
 }
 
 fn high_reasons(category: Category, t: &[Tok<'_>]) -> Vec<String> {

@@ -140,8 +140,11 @@ fn bursts(attempts: &[Attempt<'_>], o: &BurstOptions, names: &[String]) -> Vec<F
     let failed: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.failed()).collect();
     let success: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.login.ok).collect();
     let mut out = Vec::new();
-    let first_success = |from: Timestamp, to: Timestamp, pred: &dyn Fn(&Attempt<'_>) -> bool| {
-        success.iter().find(|s| s.login.ts >= from && s.login.ts <= to && pred(s)).copied()
+    // The first successful login matching `pred` from the session's start to a window after its end.
+    let first_success = |s: &[&Attempt<'_>], o: &BurstOptions, pred: &dyn Fn(&Attempt<'_>) -> bool| {
+        let from = s.first()?.login.ts;
+        let to = Timestamp::from_epoch_micros(s.last()?.login.ts.epoch_micros().saturating_add(o.window_us));
+        success.iter().find(|x| x.login.ts >= from && x.login.ts <= to && pred(x)).copied()
     };
     let mut by_host: BTreeMap<&str, Vec<&Attempt<'_>>> = BTreeMap::new();
     let mut by_user: BTreeMap<&str, Vec<&Attempt<'_>>> = BTreeMap::new();
@@ -153,64 +156,28 @@ fn bursts(attempts: &[Attempt<'_>], o: &BurstOptions, names: &[String]) -> Vec<F
     }
     for (host, list) in &by_host {
         for s in burst_sessions(list, o) {
-            let (Some(first), Some(last)) = (s.first(), s.last()) else { continue };
             let users: BTreeSet<&str> = s.iter().map(|a| a.user()).collect();
             let pattern =
                 if users.len() >= o.spray_users.max(2) { Pattern::PasswordSpray } else { Pattern::BruteForce };
-            let (t0, t1) = (first.login.ts, last.login.ts);
-            let until = Timestamp::from_epoch_micros(t1.epoch_micros().saturating_add(o.window_us));
-            let hit = first_success(t0, until, &|x| x.host() == *host || users.contains(x.user()));
-            let mut origins: Vec<Origin> = s.iter().flat_map(|a| a.origins.iter().copied()).collect();
-            if let Some(h) = hit {
-                origins.extend(h.origins.iter().copied());
-            }
-            let (evidence, evidence_total, logs) = evidence(origins.into_iter(), names);
+            let hit = first_success(s, o, &|x| x.host() == *host || users.contains(x.user()));
             let users: Vec<String> = users.into_iter().map(str::to_string).collect();
             let who = match users.as_slice() {
                 [one] => one.clone(),
                 many => format!("{} users", many.len()),
             };
-            let mut title = match pattern {
-                Pattern::PasswordSpray => format!(
-                    "password spray: {} failed logins for {who} from {host} within {}",
-                    s.len(),
-                    span(t1.epoch_micros() - t0.epoch_micros())
-                ),
-                _ => format!(
-                    "{} failed logins for {who} from {host} within {}",
-                    s.len(),
-                    span(t1.epoch_micros() - t0.epoch_micros())
-                ),
-            };
-            let mut reasons = vec![format!("{} failed logins within {}", s.len(), span(o.window_us))];
+            let prefix = if pattern == Pattern::PasswordSpray { "password spray: " } else { "" };
+            let mut title =
+                format!("{prefix}{} failed logins for {who} from {host} within {}", s.len(), session_span(s));
             if let Some(h) = hit {
                 title.push_str(&format!(", then a successful login of {} from {}", h.user(), h.host()));
-                reasons.push("a successful login followed the failures".into());
             }
-            out.push(Finding {
-                detector: Detector::FailedLoginBurst,
-                severity: if hit.is_some() { Severity::Critical } else { Severity::High },
-                title,
-                user: (users.len() == 1).then(|| users.first().cloned()).flatten(),
-                users,
-                host: Some((*host).to_string()),
-                hosts: vec![(*host).to_string()],
-                first_seen: t0,
-                last_seen: t1,
-                count: s.len() as u64,
-                pattern: Some(pattern),
-                followed_by_success: Some(hit.is_some()),
-                success_at: hit.map(|h| h.login.ts),
-                statement: None,
-                category: None,
-                retcode: None,
-                refused: None,
-                public_address: Some(is_public(host)),
-                reasons,
-                logs,
-                evidence,
-                evidence_total,
-            });
+            let mut f = burst_finding(s, hit, pattern, title, o, names);
+            f.user = (users.len() == 1).then(|| users.first().cloned()).flatten();
+            f.users = users;
+            f.host = Some((*host).to_string());
+            f.hosts = vec![(*host).to_string()];
+            f.public_address = Some(is_public(host));
+            out.push(f);
         }
     }
     for (user, list) in &by_user {
@@ -219,52 +186,59 @@ fn bursts(attempts: &[Attempt<'_>], o: &BurstOptions, names: &[String]) -> Vec<F
             if hosts.len() < o.distributed_hosts.max(2) {
                 continue;
             }
-            let (Some(first), Some(last)) = (s.first(), s.last()) else { continue };
-            let (t0, t1) = (first.login.ts, last.login.ts);
-            let until = Timestamp::from_epoch_micros(t1.epoch_micros().saturating_add(o.window_us));
-            let hit = first_success(t0, until, &|x| x.user() == *user);
-            let mut origins: Vec<Origin> = s.iter().flat_map(|a| a.origins.iter().copied()).collect();
-            if let Some(h) = hit {
-                origins.extend(h.origins.iter().copied());
-            }
-            let (evidence, evidence_total, logs) = evidence(origins.into_iter(), names);
-            let hosts: Vec<String> = hosts.into_iter().map(str::to_string).collect();
+            let hit = first_success(s, o, &|x| x.user() == *user);
             let mut title = format!(
                 "distributed: {} failed logins for {user} from {} hosts within {}",
                 s.len(),
                 hosts.len(),
-                span(t1.epoch_micros() - t0.epoch_micros())
+                session_span(s)
             );
             if let Some(h) = hit {
                 title.push_str(&format!(", then a successful login from {}", h.host()));
             }
-            out.push(Finding {
-                detector: Detector::FailedLoginBurst,
-                severity: if hit.is_some() { Severity::Critical } else { Severity::High },
-                title,
-                user: Some((*user).to_string()),
-                users: vec![(*user).to_string()],
-                host: None,
-                public_address: Some(hosts.iter().any(|h| is_public(h))),
-                hosts,
-                first_seen: t0,
-                last_seen: t1,
-                count: s.len() as u64,
-                pattern: Some(Pattern::Distributed),
-                followed_by_success: Some(hit.is_some()),
-                success_at: hit.map(|h| h.login.ts),
-                statement: None,
-                category: None,
-                retcode: None,
-                refused: None,
-                reasons: vec![format!("{} failed logins within {}", s.len(), span(o.window_us))],
-                logs,
-                evidence,
-                evidence_total,
-            });
+            let mut f = burst_finding(s, hit, Pattern::Distributed, title, o, names);
+            f.user = Some((*user).to_string());
+            f.users = vec![(*user).to_string()];
+            f.public_address = Some(hosts.iter().any(|h| is_public(h)));
+            f.hosts = hosts.into_iter().map(str::to_string).collect();
+            out.push(f);
         }
     }
     out
+}
+
+/// How long a session of attempts lasted, for titles.
+fn session_span(s: &[&Attempt<'_>]) -> String {
+    match (s.first(), s.last()) {
+        (Some(a), Some(b)) => span(b.login.ts.epoch_micros() - a.login.ts.epoch_micros()),
+        _ => span(0),
+    }
+}
+
+/// The fields every burst finding has: times, count, severity (critical when a success followed), evidence
+/// (the failures, then the success), reasons.
+fn burst_finding(
+    s: &[&Attempt<'_>],
+    hit: Option<&Attempt<'_>>,
+    pattern: Pattern,
+    title: String,
+    o: &BurstOptions,
+    names: &[String],
+) -> Finding {
+    let t0 = s.first().map_or(Timestamp::from_epoch_micros(0), |a| a.login.ts);
+    let t1 = s.last().map_or(t0, |a| a.login.ts);
+    let severity = if hit.is_some() { Severity::Critical } else { Severity::High };
+    let mut f = Finding::new(Detector::FailedLoginBurst, severity, title, t0, t1, s.len() as u64);
+    let origins = s.iter().chain(hit.as_ref()).flat_map(|a| a.origins.iter().copied());
+    (f.evidence, f.evidence_total, f.logs) = evidence(origins, names);
+    f.pattern = Some(pattern);
+    f.followed_by_success = Some(hit.is_some());
+    f.success_at = hit.map(|h| h.login.ts);
+    f.reasons = vec![format!("{} failed logins within {}", s.len(), span(o.window_us))];
+    if hit.is_some() {
+        f.reasons.push("a successful login followed the failures".into());
+    }
+    f
 }
 
 /// True for an address on the public internet: not private, loopback, link-local, shared (CGNAT),
@@ -347,36 +321,25 @@ fn dcl_findings(mut facts: Vec<DclFact>, logins: &[Login], known: Option<&Baseli
         if refused {
             reasons.push(format!("refused by the server (error {})", retcode.unwrap_or_default()));
         }
-        let (evidence, evidence_total, logs) = evidence(g.iter().map(|f| f.origin), names);
         let who = match (&user, &host) {
             (Some(u), Some(h)) => format!(" by {u}@{h}"),
             _ => String::new(),
         };
         let refused_txt = if refused { " (refused)" } else { "" };
-        out.push(Finding {
-            detector: Detector::DclChange,
-            severity,
-            title: format!("{}{who}{refused_txt}", first.dcl.category.as_str()),
-            users: user.iter().cloned().collect(),
-            user,
-            hosts: host.iter().cloned().collect(),
-            public_address: host.as_deref().map(is_public),
-            host,
-            first_seen: first.ts,
-            last_seen: first.ts,
-            count: 1,
-            pattern: None,
-            followed_by_success: None,
-            success_at: None,
-            statement: Some(first.statement.to_string()),
-            category: Some(first.dcl.category),
-            retcode,
-            refused: Some(refused),
-            reasons,
-            logs,
-            evidence,
-            evidence_total,
-        });
+        let title = format!("{}{who}{refused_txt}", first.dcl.category.as_str());
+        let mut f = Finding::new(Detector::DclChange, severity, title, first.ts, first.ts, 1);
+        (f.evidence, f.evidence_total, f.logs) = evidence(g.iter().map(|f| f.origin), names);
+        f.users = user.iter().cloned().collect();
+        f.user = user;
+        f.hosts = host.iter().cloned().collect();
+        f.public_address = host.as_deref().map(is_public);
+        f.host = host;
+        f.statement = Some(first.statement.to_string());
+        f.category = Some(first.dcl.category);
+        f.retcode = retcode;
+        f.refused = Some(refused);
+        f.reasons = reasons;
+        out.push(f);
     }
     out
 }
@@ -395,7 +358,6 @@ fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestam
     for ((u, h), list) in groups {
         let (Some(first), Some(last)) = (list.first(), list.last()) else { continue };
         let public = is_public(h);
-        let (evidence, evidence_total, logs) = evidence(list.iter().flat_map(|a| a.origins.iter().copied()), names);
         let known_user = baseline.users.contains_key(u);
         let mut reasons = vec![if known_user {
             format!("{h} is not among the hosts {u} logs in from")
@@ -410,34 +372,18 @@ fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestam
             (false, true) => Severity::Medium,
             (false, false) => Severity::Low,
         };
-        out.push(Finding {
-            detector: Detector::UnusualHost,
-            severity,
-            title: format!(
-                "{u} logged in from a new host {h} ({} login{})",
-                list.len(),
-                if list.len() == 1 { "" } else { "s" }
-            ),
-            user: Some(u.to_string()),
-            users: vec![u.to_string()],
-            host: Some(h.to_string()),
-            hosts: vec![h.to_string()],
-            first_seen: first.login.ts,
-            last_seen: last.login.ts,
-            count: list.len() as u64,
-            pattern: None,
-            followed_by_success: None,
-            success_at: None,
-            statement: None,
-            category: None,
-            retcode: None,
-            refused: None,
-            public_address: Some(public),
-            reasons,
-            logs,
-            evidence,
-            evidence_total,
-        });
+        let plural = if list.len() == 1 { "" } else { "s" };
+        let title = format!("{u} logged in from a new host {h} ({} login{plural})", list.len());
+        let mut f =
+            Finding::new(Detector::UnusualHost, severity, title, first.login.ts, last.login.ts, list.len() as u64);
+        (f.evidence, f.evidence_total, f.logs) = evidence(list.iter().flat_map(|a| a.origins.iter().copied()), names);
+        f.user = Some(u.to_string());
+        f.users = vec![u.to_string()];
+        f.host = Some(h.to_string());
+        f.hosts = vec![h.to_string()];
+        f.public_address = Some(public);
+        f.reasons = reasons;
+        out.push(f);
     }
     out
 }

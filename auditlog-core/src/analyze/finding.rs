@@ -167,3 +167,40 @@ pub struct Finding {
     /// How many supporting records there are in all.
     pub evidence_total: u64,
 }
+
+impl Finding {
+    /// A finding with the common fields set and the detector-specific ones empty.
+    pub(crate) fn new(
+        detector: Detector,
+        severity: Severity,
+        title: String,
+        first_seen: Timestamp,
+        last_seen: Timestamp,
+        count: u64,
+    ) -> Self {
+        Finding {
+            detector,
+            severity,
+            title,
+            user: None,
+            users: Vec::new(),
+            host: None,
+            hosts: Vec::new(),
+            first_seen,
+            last_seen,
+            count,
+            pattern: None,
+            followed_by_success: None,
+            success_at: None,
+            statement: None,
+            category: None,
+            retcode: None,
+            refused: None,
+            public_address: None,
+            reasons: Vec::new(),
+            logs: Vec::new(),
+            evidence: Vec::new(),
+            evidence_total: 0,
+        }
+    }
+}
