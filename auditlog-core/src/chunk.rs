@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::format::common::{iso_timestamp, short_timestamp};
-use crate::format::{errorlog, general, Format};
+use crate::format::{errorlog, general, is_banner, Format};
 
 /// True when a record of `format` starting with the line `text` can start a chunk.
 #[must_use]
@@ -17,9 +17,13 @@ pub fn is_boundary(format: Format, text: &[u8]) -> bool {
     let text = text.strip_suffix(b"\r").unwrap_or(text);
     match format {
         Format::Audit => text.first().is_some_and(u8::is_ascii_digit),
-        Format::General => general::record_start(text)
-            .is_some_and(|s| s.ts.is_some() && s.cmd != b"Connect" && !s.arg.starts_with(b"Access denied")),
-        Format::Slow => slow_time_line(text),
+        // A line that is also a start-up banner is skipped as one, so it starts no record.
+        Format::General => {
+            !is_banner(text)
+                && general::record_start(text)
+                    .is_some_and(|s| s.ts.is_some() && s.cmd != b"Connect" && !s.arg.starts_with(b"Access denied"))
+        }
+        Format::Slow => slow_time_line(text) && !is_banner(text),
         Format::Error => errorlog::line_timestamp(text).is_some(),
     }
 }
@@ -151,6 +155,23 @@ mod tests {
             assert_eq!(items(Format::General, log, &ranges), whole, "cut at {cut}");
         }
         assert_eq!(split_at(Format::General, log, &[1]).len(), 2);
+    }
+
+    #[test]
+    fn banner_lines_are_no_boundaries() {
+        // Found by the `chunk` fuzz target: a `# Time:` (or general-log record) line that is also a start-up
+        // banner (`..., Version: ... started with:`) was taken as a boundary. The parser skips it as a banner,
+        // so a chunk starting there lost the time later entries inherit from the entry before it.
+        let slow = b"# Time: 071015 21:43:52\n# User@Host: a[a] @ h []\nSELECT 1;\n# Time: 071015 21:43:53 x, Version: 5 started with:\n# User@Host: b[b] @ h []\nSELECT 2;\n";
+        let general = b"071015 21:43:52\t     1 Query\tSELECT 1\n071015 21:43:53\t     1 Query\tx, Version: 5 started with:\n\t\t     1 Query\tSELECT 2\n";
+        for (format, log) in [(Format::Slow, &slow[..]), (Format::General, &general[..])] {
+            let whole = items(format, log, std::slice::from_ref(&(0..log.len())));
+            for cut in 0..log.len() {
+                let ranges = split_at(format, log, &[cut]);
+                assert_eq!(items(format, log, &ranges), whole, "{format} cut at {cut}");
+            }
+            assert_eq!(last_boundary(format, log, usize::MAX), None, "{format}");
+        }
     }
 
     #[test]

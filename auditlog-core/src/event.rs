@@ -331,9 +331,19 @@ pub(crate) fn metric_in<'a>(header: &'a [u8], key: &str) -> Option<MetricValue<'
     header.split(|&b| b == b'\n').flat_map(metric_pairs).find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
 }
 
+/// The raw value of the first metric `key` in metric header lines (`Schema: 2024` is a name, not a number).
+pub(crate) fn metric_raw_in<'a>(header: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    header.split(|&b| b == b'\n').flat_map(metric_raw_pairs).find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+}
+
+/// Splits one `# Key: value  Key2: value2` line into typed pairs; see [`metric_raw_pairs`].
+fn metric_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], MetricValue<'_>)> {
+    metric_raw_pairs(line).map(|(k, v)| (k, MetricValue::parse(v)))
+}
+
 /// Splits one `# Key: value  Key2: value2` line into pairs. Lines that are not metric lines
 /// (`# Time:`, `# User@Host:`, `# explain:`, `# No InnoDB statistics ...`) give nothing.
-fn metric_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], MetricValue<'_>)> {
+fn metric_raw_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let body = line.strip_prefix(b"#").unwrap_or_default();
     let skip = body.trim_ascii_start().starts_with(b"Time:")
@@ -341,7 +351,7 @@ fn metric_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], MetricValue<'_>)> {
         || body.trim_ascii_start().starts_with(b"explain:")
         || body.trim_ascii_start().starts_with(b"administrator command:");
     let mut toks = body.split(|b| *b == b' ' || *b == b'\t').filter(|t| !t.is_empty()).peekable();
-    let mut out: Vec<(&[u8], MetricValue<'_>)> = Vec::new();
+    let mut out: Vec<(&[u8], &[u8])> = Vec::new();
     if !skip {
         while let Some(t) = toks.next() {
             let Some(key) = t.strip_suffix(b":") else { continue };
@@ -352,7 +362,7 @@ fn metric_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], MetricValue<'_>)> {
                 Some(v) if !v.ends_with(b":") => toks.next().unwrap_or_default(),
                 _ => &[][..],
             };
-            out.push((key, MetricValue::parse(value)));
+            out.push((key, value));
         }
     }
     out.into_iter()

@@ -193,6 +193,8 @@ pub(crate) struct Scanner<'r> {
     summary: ReadSummary,
     /// The last byte read so far (a final line without a line end still counts as a line).
     last_byte: Option<u8>,
+    /// A read error met after some data: the complete lines before it are handed out first, then it is returned.
+    pending: Option<Error>,
 }
 
 impl<'r> Scanner<'r> {
@@ -200,14 +202,22 @@ impl<'r> Scanner<'r> {
     /// input.
     pub(crate) fn new<R: Read + 'r>(reader: R, opts: &ReadOptions) -> Result<Option<Self>, Error> {
         let mut br = BufReader::with_capacity(64 << 10, reader);
-        let gz = br.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        let gz = br.fill_buf().map_err(|e| Error::from(e).with_pos(Position::START))?.starts_with(&[0x1f, 0x8b]);
         let mut r: Box<dyn Read + 'r> =
-            if gz { Box::new(flate2::bufread::MultiGzDecoder::new(br)) } else { Box::new(br) };
+            if gz { Box::new(Gz(flate2::bufread::MultiGzDecoder::new(br))) } else { Box::new(br) };
         let mut summary = ReadSummary::default();
         let mut buf = Vec::with_capacity(opts.block_size.max(SNIFF_BYTES));
-        let eof = fill(&mut r, &mut buf, opts.block_size.max(SNIFF_BYTES), &mut summary)?;
-        if buf.is_empty() && eof {
-            return Ok(None);
+        let (eof, pending) = match fill(&mut r, &mut buf, opts.block_size.max(SNIFF_BYTES), &mut summary) {
+            Ok(eof) => (eof, None),
+            Err(e) => (true, Some(broken_off(e, &mut buf, &summary))),
+        };
+        if buf.is_empty() {
+            if let Some(e) = pending {
+                return Err(e);
+            }
+            if eof {
+                return Ok(None);
+            }
         }
         let format = match opts.format {
             Some(f) => f,
@@ -227,12 +237,23 @@ impl<'r> Scanner<'r> {
             fallback: None,
             last_byte,
             summary,
+            pending,
         }))
     }
 
-    /// Reads until the buffer holds `want` bytes or the input ends (true).
+    /// Reads until the buffer holds `want` bytes or the input ends (true). A read error ends the input too: it
+    /// is kept and returned by [`Scanner::next_piece`] once the complete lines read before it are handed out.
     fn refill(&mut self, want: usize) -> Result<bool, Error> {
-        let eof = fill(&mut self.r, &mut self.buf, want, &mut self.summary)?;
+        if self.pending.is_some() {
+            return Ok(true);
+        }
+        let eof = match fill(&mut self.r, &mut self.buf, want, &mut self.summary) {
+            Ok(eof) => eof,
+            Err(e) => {
+                self.pending = Some(broken_off(e, &mut self.buf, &self.summary));
+                true
+            }
+        };
         if let Some(b) = self.buf.last() {
             self.last_byte = Some(*b);
         }
@@ -274,7 +295,10 @@ impl<'r> Scanner<'r> {
         self.handed_out = 0;
         loop {
             if self.buf.is_empty() && self.eof {
-                return Ok(None);
+                return match self.pending.take() {
+                    Some(e) => Err(e),
+                    None => Ok(None),
+                };
             }
             if !self.eof && self.buf.len() < self.opts.block_size {
                 self.eof = self.refill(self.opts.block_size)?;
@@ -363,6 +387,33 @@ impl<'r> Scanner<'r> {
     }
 }
 
+/// A read error in the middle of an input: drops the incomplete line at the end of `buf` (its bytes are not
+/// trustworthy, and the error names it) and locates the error at that line.
+fn broken_off(e: Error, buf: &mut Vec<u8>, read_so_far: &ReadSummary) -> Error {
+    buf.truncate(memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1));
+    e.with_pos(Position { byte: read_so_far.bytes, line: read_so_far.lines + 1 })
+}
+
+/// A gzip decoder whose errors say what happened and what to do: the stream is cut short or corrupt.
+struct Gz<R>(R);
+
+impl<R: Read> Read for Gz<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return e;
+            }
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "the gzip data is cut short or corrupt ({e}); the records before this line were read: \
+                     download or copy the file again to read the rest"
+                ),
+            )
+        })
+    }
+}
+
 fn into_owned(item: Item<'_>) -> Item<'static> {
     match item {
         Item::Event(e) => Item::Event(e.into_owned()),
@@ -374,6 +425,32 @@ fn into_owned(item: Item<'_>) -> Item<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_gzip_stream_is_an_error_at_the_line_it_ends_in() {
+        use std::io::Write;
+        let mut log = String::new();
+        for i in 0..3000 {
+            log.push_str(&format!("20240101 10:00:00,s,u,h,{i},0,CONNECT,,,0\n"));
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(log.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut last_line = 0;
+        let err = read(&gz[..gz.len() / 2], &ReadOptions::default().with_block_size(1000), |i| {
+            last_line = i.pos().line;
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+        // The records of every complete line before the cut are handed out first, even when the cut comes
+        // before the first block is full (it lost them all).
+        let pos = err.position().unwrap();
+        assert!(last_line > 100, "records before the cut: {last_line}");
+        assert_eq!(pos.line, last_line + 1, "the error names the line that was cut");
+        let msg = err.to_string();
+        assert!(msg.starts_with(&format!("line {}: the gzip data is cut short or corrupt", pos.line)), "{msg}");
+        assert!(msg.contains("download or copy the file again"), "{msg}");
+    }
 
     #[test]
     fn growth_near_the_record_limit_does_not_panic() {

@@ -4,21 +4,19 @@ use auditlog_core::{Format, Item, Parser, Position};
 
 /// Parses `data` in one go and checks the invariants every parser keeps: items come in input order and tile it
 /// (a malformed record or skipped line ends exactly where the next item starts; an event's raw bytes are the
-/// input at its position), and everything is consumed. Redaction and unescaping run on every SQL text.
+/// input at its position and only its line end follows before the next item), they reach the end of the
+/// input (events + malformed records + skipped lines cover every byte), and everything is consumed.
+/// Redaction and unescaping run on every SQL text.
 pub fn check(format: Format, data: &[u8]) {
     let mut parser = Parser::new(format);
     let mut it = parser.records(data, Position::START, true);
-    // (start, minimum end, exact end known)
-    let mut prev: Option<(u64, u64, bool)> = None;
+    // (start, end) of the previous item, its line end included
+    let mut prev: Option<(u64, u64)> = None;
     for item in &mut it {
         let pos = item.pos();
-        if let Some((start, end, exact)) = prev {
+        if let Some((start, end)) = prev {
             assert!(pos.byte > start, "items advance");
-            if exact {
-                assert_eq!(pos.byte, end, "no gap or overlap after a malformed or skipped item");
-            } else {
-                assert!(pos.byte >= end, "an event's bytes end before the next item");
-            }
+            assert_eq!(pos.byte, end, "no gap or overlap between items");
         } else {
             assert_eq!(pos.byte, 0, "the first item starts the input");
         }
@@ -29,13 +27,25 @@ pub fn check(format: Format, data: &[u8]) {
                 }
                 let rest = data.get(pos.byte as usize..).unwrap_or_default();
                 assert!(rest.starts_with(&e.raw), "raw is the record's bytes");
-                (pos.byte, pos.byte + e.raw.len() as u64, false)
+                // Accounting: only the record's line end lies between its bytes and the next item.
+                let after = rest.get(e.raw.len()..).unwrap_or_default();
+                let eol = if after.starts_with(b"\r\n") {
+                    2
+                } else if after.starts_with(b"\n") || after == b"\r" {
+                    1
+                } else {
+                    0
+                };
+                (pos.byte, pos.byte + (e.raw.len() + eol) as u64)
             }
-            Item::Malformed(m) => (pos.byte, pos.byte + m.len, true),
-            Item::Skipped(s) => (pos.byte, pos.byte + s.len, true),
+            Item::Malformed(m) => (pos.byte, pos.byte + m.len),
+            Item::Skipped(s) => (pos.byte, pos.byte + s.len),
         });
     }
     assert_eq!(it.consumed(), data.len(), "everything is consumed at end of input");
+    if let Some((_, end)) = prev {
+        assert_eq!(end, data.len() as u64, "the items cover every byte");
+    }
 }
 
 /// Parses `data` cut in two at `cut` through the incremental interface and checks the items equal one pass.
@@ -58,4 +68,103 @@ pub fn check_split(format: Format, data: &[u8], cut: usize) {
         got.push(format!("{:?}", i));
     }
     assert_eq!(whole, got, "split parsing equals one pass");
+}
+
+/// The items of one pass over `data`, as comparable strings.
+fn one_pass(format: Format, data: &[u8]) -> Vec<String> {
+    Parser::new(format).records(data, Position::START, true).map(|i| format!("{i:?}")).collect()
+}
+
+/// The items of `data` parsed range by range, each with a fresh parser that starts at the range's position.
+fn by_ranges(format: Format, data: &[u8], ranges: &[std::ops::Range<usize>]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = 1u64;
+    let mut expect_start = 0usize;
+    for r in ranges {
+        assert_eq!(r.start, expect_start, "ranges are contiguous");
+        assert!(r.end > r.start, "ranges are not empty");
+        expect_start = r.end;
+        let part = data.get(r.clone()).expect("range inside the input");
+        let start = Position { byte: r.start as u64, line };
+        out.extend(Parser::new(format).records(part, start, true).map(|i| format!("{i:?}")));
+        line += part.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    assert_eq!(expect_start, data.len(), "ranges cover the input");
+    out
+}
+
+/// The record splitter: `chunk::split` into 1..=8 chunks, `chunk::split_at` at candidate offsets taken from
+/// `seed`, and `chunk::last_boundary` all give ranges whose separate parses equal one pass over `data`.
+pub fn check_chunks(format: Format, data: &[u8], seed: &[u8]) {
+    use auditlog_core::chunk::{is_boundary, last_boundary, split, split_at};
+    let whole = one_pass(format, data);
+    if data.is_empty() {
+        assert!(split(format, data, 3).iter().all(|r| r.is_empty()));
+        return;
+    }
+    let n = seed.first().map_or(2, |b| usize::from(b % 8) + 1);
+    let ranges = split(format, data, n);
+    assert!(ranges.len() <= n, "at most n chunks");
+    assert_eq!(by_ranges(format, data, &ranges), whole, "split into {n} equals one pass");
+    let cands: Vec<usize> = seed
+        .chunks(2)
+        .map(|c| {
+            let v = usize::from(c.first().copied().unwrap_or(0)) << 8 | usize::from(c.get(1).copied().unwrap_or(0));
+            v * data.len() / 65536
+        })
+        .collect();
+    let ranges = split_at(format, data, &cands);
+    assert_eq!(by_ranges(format, data, &ranges), whole, "split_at {cands:?} equals one pass");
+    for r in ranges.iter().skip(1) {
+        let rest = data.get(r.start..).unwrap_or_default();
+        let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+        assert!(is_boundary(format, line), "split_at cuts at a boundary");
+    }
+    let limit = seed.get(1).map_or(usize::MAX, |b| if *b == 0 { usize::MAX } else { usize::from(*b) * 16 });
+    if let Some(b) = last_boundary(format, data, limit) {
+        assert!(b > 0 && b < data.len(), "last_boundary is inside the input");
+        assert_eq!(data.get(b - 1), Some(&b'\n'), "last_boundary is a line start");
+        // Everything before it is complete records: parse it as a finished input, then the rest afresh.
+        assert_eq!(by_ranges(format, data, &[0..b, b..data.len()]), whole, "last_boundary {b} equals one pass");
+    }
+}
+
+/// The whole analysis: the report with 2 threads, small blocks and tiny chunks equals the report of 1 thread
+/// reading the input in one block. `cfg` picks the block size, the format (or sniffing) and detector settings.
+pub fn check_analyze(cfg: u8, data: &[u8]) -> auditlog_core::analyze::Report {
+    use auditlog_core::analyze::{AnalyzeOptions, Analyzer, BurstOptions};
+    use auditlog_core::ReadOptions;
+    let format = match cfg & 7 {
+        0 => Some(Format::Audit),
+        1 => Some(Format::General),
+        2 => Some(Format::Slow),
+        3 => Some(Format::Error),
+        _ => None,
+    };
+    let base = AnalyzeOptions {
+        read: ReadOptions::default().with_format(format),
+        burst: BurstOptions { window_us: 5_000_000, threshold: 2, spray_users: 2, distributed_hosts: 2 },
+        learn_us: if cfg & 8 != 0 { Some(1_000_000) } else { None },
+        ..AnalyzeOptions::default()
+    };
+    let run = |opts: AnalyzeOptions| {
+        let mut a = Analyzer::new(opts).expect("analyzer");
+        let res = a.add_reader("fuzz", data).map_err(|e| e.to_string());
+        (res, a.finish())
+    };
+    let (res1, one) = run(AnalyzeOptions { threads: 1, ..base.clone() });
+    let block = 64 + usize::from(cfg >> 4) * 37;
+    let (res2, two) = run(AnalyzeOptions {
+        threads: 2,
+        read: base.read.clone().with_block_size(block),
+        min_chunk: 1,
+        ..base.clone()
+    });
+    assert_eq!(res1, res2, "same read result with block size {block}");
+    assert_eq!(format!("{one:?}"), format!("{two:?}"), "same report with 2 threads and block size {block}");
+    if let Ok(s) = res1 {
+        assert_eq!(s.bytes, data.len() as u64, "every byte read");
+        assert_eq!(one.summary.records, s.records);
+    }
+    one
 }

@@ -19,10 +19,11 @@ pub trait EventWriter {
     fn finish(&mut self) -> io::Result<()>;
 }
 
-/// Makes the writer for `output`. `tty` says whether stdout is a terminal (CSV is then sanitized too).
+/// Makes the writer for `output`. `tty` says whether stdout is a terminal (CSV is then sanitized too, and JSON
+/// escapes the characters it would otherwise write raw: DEL, C1 controls, bidi and zero-width characters).
 pub fn writer<'w>(output: Output, out: Box<dyn Write + 'w>, tty: bool) -> Box<dyn EventWriter + 'w> {
     match output {
-        Output::Jsonl => Box::new(Jsonl { out }),
+        Output::Jsonl => Box::new(Jsonl { out, tty, line: Vec::new() }),
         Output::Csv => Box::new(Csv { out: csv::Writer::from_writer(out), header: false, tty }),
         Output::Table => Box::new(Table { out, header: false }),
     }
@@ -37,11 +38,21 @@ struct JsonEvent<'e, 'a> {
 
 struct Jsonl<'w> {
     out: Box<dyn Write + 'w>,
+    tty: bool,
+    /// The line being written, on a terminal.
+    line: Vec<u8>,
 }
 
 impl EventWriter for Jsonl<'_> {
     fn write(&mut self, ev: &Event<'_>, file: &str) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &JsonEvent { event: ev, file })?;
+        if self.tty {
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, &JsonEvent { event: ev, file })?;
+            let text = String::from_utf8_lossy(&self.line);
+            self.out.write_all(sanitize::json_for_terminal(&text).as_bytes())?;
+        } else {
+            serde_json::to_writer(&mut self.out, &JsonEvent { event: ev, file })?;
+        }
         self.out.write_all(b"\n")
     }
     fn finish(&mut self) -> io::Result<()> {

@@ -51,9 +51,41 @@ pub fn sanitize(b: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Escapes, in JSON text, the characters JSON allows raw but a terminal acts on or hides: DEL, C1 controls,
+/// bidirectional overrides and zero-width characters become `\uXXXX` (the same string to a JSON reader).
+/// Control characters below U+0020, quotes and backslashes are already escaped by the serializer.
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    let risky = |c: char| c != '\\' && needs_escape(c);
+    if !json.chars().any(risky) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if risky(c) {
+            // Every such character is in the Basic Multilingual Plane: one `\uXXXX` escape.
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    use std::borrow::Cow;
+
+    use super::{json_for_terminal, sanitize};
+
+    #[test]
+    fn json_for_terminal_escapes_what_json_leaves_raw() {
+        let json = serde_json::to_string("a\u{1b}[2J \u{202e}x\u{9b}1m \u{7f} \\ \u{200b}é").unwrap();
+        let safe = json_for_terminal(&json);
+        assert!(!safe.chars().any(|c| c.is_control() || ('\u{200b}'..='\u{202e}').contains(&c)), "{safe}");
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, "a\u{1b}[2J \u{202e}x\u{9b}1m \u{7f} \\ \u{200b}é");
+        assert!(matches!(json_for_terminal("{\"a\":\"plain\"}"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn escapes_terminal_controls() {

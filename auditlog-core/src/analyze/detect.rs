@@ -40,32 +40,103 @@ fn conn_compatible(a: Option<u64>, b: Option<u64>) -> bool {
     }
 }
 
+/// How many waiting groups a record looks at under one key before it starts a group of its own: bounds the work
+/// per record when floods of look-alike records arrive within [`SAME_RECORD_US`].
+const PAIR_SCAN: usize = 64;
+
+/// Groups records that are the same event written to several logs (audit, general, error or slow log of one
+/// server): a record joins the earliest group under one of its keys that started at most [`SAME_RECORD_US`]
+/// before it, has no record of its log yet and is `compatible`; otherwise it starts a group. Records must come in
+/// time order. Each key keeps, per log, a queue of the groups still missing that log, so the work per record is
+/// bounded (amortized constant) whatever the rate of records.
+fn pair_across_logs<'a, T, K: std::hash::Hash + Eq + Clone>(
+    items: &'a [T],
+    ts: impl Fn(&T) -> i64,
+    log: impl Fn(&T) -> LogType,
+    keys: impl Fn(&'a T) -> Vec<K>,
+    compatible: impl Fn(&T, &T) -> bool,
+) -> Vec<Vec<&'a T>> {
+    const LOGS: [LogType; 4] = [LogType::Audit, LogType::General, LogType::Slow, LogType::Error];
+    let mut groups: Vec<Vec<&'a T>> = Vec::with_capacity(items.len());
+    let mut queues: HashMap<(K, LogType), std::collections::VecDeque<usize>> = HashMap::new();
+    let has_log = |g: &[&T], l: LogType| g.iter().any(|x| log(x) == l);
+    for item in items {
+        let (t, l) = (ts(item), log(item));
+        let ks = keys(item);
+        let mut joined = None;
+        'keys: for k in &ks {
+            let Some(q) = queues.get_mut(&(k.clone(), l)) else { continue };
+            while let Some(&g) = q.front() {
+                let group = groups.get(g).map(Vec::as_slice).unwrap_or_default();
+                let old = group.first().is_none_or(|f| t - ts(f) > SAME_RECORD_US);
+                if old || has_log(group, l) {
+                    q.pop_front();
+                } else {
+                    break;
+                }
+            }
+            for (i, &g) in q.iter().enumerate().take(PAIR_SCAN) {
+                let group = groups.get(g).map(Vec::as_slice).unwrap_or_default();
+                if let Some(first) = group.first() {
+                    if !has_log(group, l) && compatible(first, item) {
+                        joined = Some(g);
+                        q.remove(i);
+                        break 'keys;
+                    }
+                }
+            }
+        }
+        match joined.and_then(|g| groups.get_mut(g)) {
+            Some(group) => group.push(item),
+            None => {
+                let g = groups.len();
+                groups.push(vec![item]);
+                for k in &ks {
+                    for other in LOGS.into_iter().filter(|o| *o != l) {
+                        queues.entry((k.clone(), other)).or_default().push_back(g);
+                    }
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// What makes two login records the same attempt.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum LoginKey<'a> {
+    /// Outcome, refused-database, user, host.
+    Host(bool, bool, Option<&'a str>, Option<&'a str>),
+    /// Outcome, refused-database, user, connection id: the error log names the matched account for 1044
+    /// (`'u'@'10.0.0.%'`), so with equal connection ids the host may differ.
+    Conn(bool, bool, Option<&'a str>, u64),
+}
+
 /// Merges records of the same login attempt from different logs (audit, general, error of one server): same
 /// outcome, user, host (or connection id) and compatible connection ids, at most 2 s apart, each log at most
 /// once per attempt.
 fn dedupe(logins: &[Login]) -> Vec<Attempt<'_>> {
-    let mut out: Vec<Attempt<'_>> = Vec::with_capacity(logins.len());
-    let mut lo = 0;
-    for l in logins {
-        while out.get(lo).is_some_and(|a| l.ts.epoch_micros() - a.login.ts.epoch_micros() > SAME_RECORD_US) {
-            lo += 1;
-        }
-        let twin = out.get_mut(lo..).unwrap_or_default().iter_mut().find(|a| {
-            a.login.ok == l.ok
-                && (a.login.retcode == Some(1044)) == (l.retcode == Some(1044))
-                && a.login.user == l.user
-                // The error log names the matched account for 1044 (`'u'@'10.0.0.%'`): with equal connection
-                // ids the host may differ.
-                && (a.login.host == l.host || (a.login.conn_id.is_some() && a.login.conn_id == l.conn_id))
-                && conn_compatible(a.login.conn_id, l.conn_id)
-                && !a.origins.iter().any(|o| o.log == l.origin.log)
-        });
-        match twin {
-            Some(a) => a.origins.push(l.origin),
-            None => out.push(Attempt { login: l, origins: vec![l.origin] }),
-        }
-    }
-    out
+    let groups = pair_across_logs(
+        logins,
+        |l| l.ts.epoch_micros(),
+        |l| l.origin.log,
+        |l| {
+            let c1044 = l.retcode == Some(1044);
+            let mut k = vec![LoginKey::Host(l.ok, c1044, l.user.as_deref(), l.host.as_deref())];
+            if let Some(c) = l.conn_id {
+                k.push(LoginKey::Conn(l.ok, c1044, l.user.as_deref(), c));
+            }
+            k
+        },
+        |a, b| conn_compatible(a.conn_id, b.conn_id),
+    );
+    groups
+        .into_iter()
+        .filter_map(|g| {
+            let login = *g.first()?;
+            Some(Attempt { login, origins: g.iter().map(|l| l.origin).collect() })
+        })
+        .collect()
 }
 
 fn evidence(origins: impl Iterator<Item = Origin>, names: &[String]) -> (Vec<Evidence>, u64, Vec<LogType>) {
@@ -277,25 +348,13 @@ fn dcl_findings(mut facts: Vec<DclFact>, logins: &[Login], known: Option<&Baseli
             sessions.insert((l.origin.input, c), (u, h));
         }
     }
-    let mut groups: Vec<Vec<&DclFact>> = Vec::new();
-    let mut lo = 0;
-    for f in &facts {
-        while groups
-            .get(lo)
-            .and_then(|g| g.first())
-            .is_some_and(|a| f.ts.epoch_micros() - a.ts.epoch_micros() > SAME_RECORD_US)
-        {
-            lo += 1;
-        }
-        let twin = groups.get_mut(lo..).unwrap_or_default().iter_mut().find(|g| {
-            g.first().is_some_and(|a| a.key == f.key && conn_compatible(a.conn_id, f.conn_id))
-                && !g.iter().any(|x| x.origin.log == f.origin.log)
-        });
-        match twin {
-            Some(g) => g.push(f),
-            None => groups.push(vec![f]),
-        }
-    }
+    let groups = pair_across_logs(
+        &facts,
+        |f| f.ts.epoch_micros(),
+        |f| f.origin.log,
+        |f| vec![f.key.as_ref()],
+        |a, b| conn_compatible(a.conn_id, b.conn_id),
+    );
     let mut out = Vec::new();
     for g in groups {
         let Some(first) = g.first() else { continue };

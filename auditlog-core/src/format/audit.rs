@@ -24,7 +24,8 @@ fn marker_follows(cur: &Cursor<'_>, at: usize) -> Option<bool> {
         Peek::End => Some(false),
         Peek::Incomplete => {
             let rest = cur.buf.get(at..).unwrap_or_default();
-            let start = rest.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+            // Skip what `is_truncation_marker` trims: all ASCII whitespace (CR too), not only spaces and TABs.
+            let start = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
             let t = rest.get(start..).unwrap_or_default();
             let core = TRUNCATION_MARKER.trim_ascii();
             if core.starts_with(t) || t.starts_with(core) {
@@ -297,6 +298,23 @@ mod tests {
             b"SET SESSION wait_timeout=28800,SESSION time_zone='+00:00',SESSION sql_mode=0"
         );
         assert_eq!(e.retcode, Some(0));
+    }
+
+    #[test]
+    fn marker_after_carriage_returns_is_seen_across_a_buffer_cut() {
+        // Found by `parse_audit`: a marker line led by CRs (`\r\r [Your log ...]`) is a marker once complete,
+        // but the look-ahead over an incomplete line skipped only spaces and TABs, so the record before it was
+        // `BadTimestamp` when the buffer was cut inside the marker and `Truncated` in one pass.
+        let data = b"\xff\n\r\r [Your log message was truncated]";
+        let whole: Vec<Item<'_>> = Parser::new(Format::Audit).records(data, Position::START, true).collect();
+        for cut in 2..data.len() {
+            let mut p = Parser::new(Format::Audit);
+            let mut it = p.records(&data[..cut], Position::START, false);
+            let mut got: Vec<Item<'_>> = (&mut it).collect();
+            let (used, pos) = (it.consumed(), it.position());
+            got.extend(p.records(&data[used..], pos, true));
+            assert_eq!(got, whole, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -288,7 +288,10 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         }
         (None, _, last, None) => (None, last.map_or(Dialect::Mysql57, |(_, d)| d)),
     };
-    let raw_text = raw.trim_ascii_end();
+    // Only the line end is left out: trailing blanks of the last line belong to the record, so the event's
+    // bytes and its line end account for the whole entry.
+    let raw_text = raw.strip_suffix(b"\n").unwrap_or(raw);
+    let raw_text = raw_text.strip_suffix(b"\r").unwrap_or(raw_text);
     let mut ev = Event::new(LogType::Slow, dialect, kind, pos, raw_text);
     ev.ts = ts;
     ev.user = user.and_then(opt);
@@ -297,10 +300,8 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         Some(MetricValue::Int(n)) => Some(n),
         _ => None,
     });
-    let schema = match metric("Schema") {
-        Some(MetricValue::Text(s)) if !s.is_empty() => Some(s),
-        _ => None,
-    };
+    // The raw text: a database may be named `no`, `yes` or `2024`, which type as a flag or a number.
+    let schema = crate::event::metric_raw_in(header, "Schema").filter(|s| !s.is_empty());
     ev.db = db.or(schema).and_then(opt);
     ev.retcode = ["Errno", "Last_errno"].iter().find_map(|k| match metric(k) {
         Some(MetricValue::Int(n)) => i64::try_from(n).ok(),
@@ -331,6 +332,26 @@ mod tests {
 
     fn s(b: &Option<Cow<'_, [u8]>>) -> String {
         b.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| "-".into())
+    }
+
+    #[test]
+    fn schema_names_that_look_like_flags_or_numbers() {
+        // Found by the property test: `Schema: no` typed as a flag, so the database was lost.
+        for db in ["no", "Yes", "2024", "1.5"] {
+            let log = format!("# User@Host: a[a] @ h []\n# Thread_id: 1  Schema: {db}  QC_hit: No\n# Query_time: 1  Lock_time: 0  Rows_sent: 0  Rows_examined: 0\nSELECT 1;\n");
+            let ev = events(log.as_bytes());
+            assert_eq!(s(&ev[0].db), db);
+        }
+    }
+
+    #[test]
+    fn raw_keeps_trailing_blanks_of_the_last_line() {
+        // Found by the accounting test over the fuzz corpus: `raw` was trimmed of all trailing whitespace, so
+        // the blanks before the final line end were in no item.
+        let log = b"# Time: 2021-09-16T15:45:20.188927Z\n# User@Host: a[a] @ h []\nSELECT 1;  \t\r\n";
+        let ev = events(log);
+        assert_eq!(&ev[0].raw[..], &log[..log.len() - 2]);
+        assert_eq!(&*ev[0].sql.as_ref().unwrap().text(), b"SELECT 1");
     }
 
     #[test]
