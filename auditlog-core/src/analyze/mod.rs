@@ -439,6 +439,18 @@ impl Analyzer {
 
     /// Reads and folds any reader, named `name` in evidence.
     pub fn add_reader<R: Read>(&mut self, name: &str, reader: R) -> Result<ReadSummary, Error> {
+        self.add_reader_as(name, reader, None)
+    }
+
+    /// Like [`Analyzer::add_reader`], with the format of this reader given (`None`: the options' format, else
+    /// sniffed), for sources that know it, such as a CloudWatch log group of one log type.
+    pub fn add_reader_as<R: Read>(
+        &mut self,
+        name: &str,
+        reader: R,
+        format: Option<Format>,
+    ) -> Result<ReadSummary, Error> {
+        let read_opts = self.opts.read.clone().with_format(format.or(self.opts.read.format));
         let idx = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
         let ctx = Ctx {
             input: idx,
@@ -448,7 +460,10 @@ impl Analyzer {
             min_chunk: self.opts.min_chunk,
         };
         let mut part = Partial::default();
-        let res = scan(reader, &self.opts.read, &self.pool, self.threads, ctx, &mut part);
+        let res = scan(reader, &read_opts, &self.pool, self.threads, ctx.min_chunk, &ctx, |p: Partial| {
+            part.merge(p, ctx.examples);
+            std::ops::ControlFlow::Continue(())
+        });
         let read = match &res {
             Ok(s) => *s,
             Err((s, _)) => *s,
@@ -476,15 +491,41 @@ impl Analyzer {
     }
 }
 
-/// Reads one input through the [`Scanner`], folding blocks in parallel. On error, returns what was read.
-fn scan<R: Read>(
+/// A fold of parsed items into a partial result: the unit the parallel engine works with. Partials of
+/// consecutive chunks are merged in input order (`merge(later)`), so a fold whose `merge` is the
+/// concatenation of `add`s gives the same result with any number of threads.
+pub(crate) trait Fold<C: ?Sized>: Default + Send {
+    /// Folds one item.
+    fn add(&mut self, item: Item<'_>, ctx: &C);
+    /// Appends the partial of the records that follow.
+    fn merge(&mut self, later: Self, ctx: &C);
+}
+
+impl Fold<Ctx> for Partial {
+    fn add(&mut self, item: Item<'_>, ctx: &Ctx) {
+        Partial::add(self, item, *ctx);
+    }
+    fn merge(&mut self, later: Self, ctx: &Ctx) {
+        Partial::merge(self, later, ctx.examples);
+    }
+}
+
+/// Reads one input through the [`Scanner`], folding blocks in parallel and handing the partials to `deliver`
+/// in input order; `deliver` may stop the read early. On error, returns what was read.
+pub(crate) fn scan<R, F, C>(
     reader: R,
     read: &ReadOptions,
     pool: &rayon::ThreadPool,
     threads: usize,
-    ctx: Ctx,
-    acc: &mut Partial,
-) -> Result<ReadSummary, (ReadSummary, Error)> {
+    min_chunk: usize,
+    ctx: &C,
+    mut deliver: impl FnMut(F) -> std::ops::ControlFlow<()>,
+) -> Result<ReadSummary, (ReadSummary, Error)>
+where
+    R: Read,
+    F: Fold<C>,
+    C: Sync + ?Sized,
+{
     let mut sc = match Scanner::new(reader, read) {
         Ok(Some(sc)) => sc,
         Ok(None) => return Ok(ReadSummary { format: read.format, ..ReadSummary::default() }),
@@ -499,14 +540,19 @@ fn scan<R: Read>(
         };
         match piece {
             Piece::Block { data, start } => {
-                let parts = fold_block(format, data, start, pool, threads, ctx);
-                for p in parts {
-                    acc.merge(p, ctx.examples);
+                for p in fold_block::<F, C>(format, data, start, pool, threads, min_chunk, ctx) {
+                    if deliver(p).is_break() {
+                        return Ok(sc.summary(ReadSummary::default()));
+                    }
                 }
             }
             Piece::Items(items) => {
+                let mut part = F::default();
                 for item in items {
-                    acc.add(item, ctx);
+                    part.add(item, ctx);
+                }
+                if deliver(part).is_break() {
+                    return Ok(sc.summary(ReadSummary::default()));
                 }
             }
         }
@@ -515,15 +561,20 @@ fn scan<R: Read>(
 }
 
 /// Splits a block into chunks, parses and folds them on the pool, and returns the partials in order.
-fn fold_block(
+fn fold_block<F, C>(
     format: Format,
     data: &[u8],
     start: Position,
     pool: &rayon::ThreadPool,
     threads: usize,
-    ctx: Ctx,
-) -> Vec<Partial> {
-    let n = if threads <= 1 { 1 } else { (data.len() / ctx.min_chunk.max(1)).clamp(1, threads * 4) };
+    min_chunk: usize,
+    ctx: &C,
+) -> Vec<F>
+where
+    F: Fold<C>,
+    C: Sync + ?Sized,
+{
+    let n = if threads <= 1 { 1 } else { (data.len() / min_chunk.max(1)).clamp(1, threads * 4) };
     let ranges = crate::chunk::split(format, data, n);
     let mut starts = Vec::with_capacity(ranges.len());
     let mut line = start.line;
@@ -532,7 +583,7 @@ fn fold_block(
         line += memchr::memchr_iter(b'\n', data.get(r.clone()).unwrap_or_default()).count() as u64;
     }
     let work = |(r, pos): (&std::ops::Range<usize>, Position)| {
-        let mut part = Partial::default();
+        let mut part = F::default();
         let mut parser = Parser::new(format);
         for item in parser.records(data.get(r.clone()).unwrap_or_default(), pos, true) {
             part.add(item, ctx);

@@ -1,0 +1,694 @@
+//! Query digest: statements grouped by fingerprint the way `pt-query-digest` groups them, with per-class time,
+//! lock, row counts, first and last seen, users, hosts and one (redacted) example.
+//!
+//! [`fingerprint`] follows pt-query-digest's documented abstraction, re-implemented on bytes: comments
+//! removed (but `/*!...*/` version comments kept), quoted strings, numbers (also inside identifiers, as
+//! `t1` -> `t?`), `NULL`, `TRUE` and `FALSE` replaced by `?`, `IN (...)` and `VALUES (...), (...)` lists
+//! collapsed to `in(?+)` / `values(?+)` (what follows the value lists is dropped), `LIMIT ?, ?` and `LIMIT ? OFFSET ?` to `limit ?`, `ASC` dropped
+//! from `ORDER BY`, `USE db` to `use ?`, `CALL p(...)` to `call p`, identical `UNION` branches folded, case
+//! folded and whitespace collapsed.
+//!
+//! The engine is the parallel one of [`crate::analyze`]: the result is the same with any number of threads.
+//! Memory grows with the number of classes; each class keeps its query times (for an exact 95th percentile)
+//! and at most [`MAX_NAMES`] distinct users and hosts.
+//!
+//! ```
+//! use auditlog_core::digest::{fingerprint, Digest, DigestOptions};
+//! assert_eq!(fingerprint(b"SELECT * FROM t WHERE id IN (1, 2, 3) AND name = 'x'"), "select * from t where id in(?+) and name = ?");
+//! let log = b"# Time: 2024-06-15T10:00:00.000000Z
+//! ## User@Host: app[app] @  [10.0.0.5]  Id: 7
+//! ## Query_time: 0.5  Lock_time: 0.1 Rows_sent: 1  Rows_examined: 100
+//! SET timestamp=1718445600;
+//! SELECT * FROM orders WHERE id = 42;
+//! ## Time: 2024-06-15T10:00:01.000000Z
+//! ## User@Host: app[app] @  [10.0.0.6]  Id: 8
+//! ## Query_time: 1.5  Lock_time: 0.0 Rows_sent: 1  Rows_examined: 100
+//! SET timestamp=1718445601;
+//! select * from orders  where id = 7;
+//! ";
+//! let mut d = Digest::new(DigestOptions::default())?;
+//! d.add_reader("slow.log", &log[..])?;
+//! let report = d.finish();
+//! let c = &report.classes[0];
+//! assert_eq!((c.fingerprint.as_str(), c.count), ("select * from orders where id = ?", 2));
+//! assert_eq!((c.query_time.total, c.query_time.max), (2.0, 1.5));
+//! assert_eq!(c.hosts, ["10.0.0.5", "10.0.0.6"]);
+//! # Ok::<(), auditlog_core::Error>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::ops::ControlFlow;
+
+use crate::analyze::{Fold, InputSummary};
+use crate::error::{Error, ErrorKind};
+use crate::event::{Event, EventKind, Extra, LogType};
+use crate::format::Format;
+use crate::format::Item;
+use crate::read::{ReadOptions, ReadSummary};
+use crate::source::Input;
+use crate::time::Timestamp;
+
+/// Distinct users and hosts kept per class; more are counted in `users_more` / `hosts_more`.
+pub const MAX_NAMES: usize = 64;
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// The fingerprint of a statement: literals to `?`, lists collapsed, comments and whitespace normalized, case
+/// folded (see the module documentation).
+///
+/// ```
+/// use auditlog_core::digest::fingerprint;
+/// assert_eq!(fingerprint(b"INSERT INTO t (a,b) VALUES (1,'x'), (2,'y')"), "insert into t (a,b) values(?+)");
+/// assert_eq!(fingerprint(b"/* app */ SELECT a FROM t1 ORDER BY a ASC LIMIT 10, 20"), "select a from t? order by a limit ?");
+/// assert_eq!(fingerprint(b"USE `shop`"), "use ?");
+/// ```
+#[must_use]
+pub fn fingerprint(sql: &[u8]) -> String {
+    let mut sql = sql.trim_ascii();
+    while let Some(s) = sql.strip_suffix(b";") {
+        sql = s.trim_ascii_end();
+    }
+    if sql.len() >= 4 && sql.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"use ")) {
+        return "use ?".to_string();
+    }
+    if sql.len() >= 5 && sql.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"call ")) {
+        let name: Vec<u8> = sql
+            .get(5..)
+            .unwrap_or_default()
+            .trim_ascii_start()
+            .iter()
+            .copied()
+            .take_while(|b| *b != b'(' && !b.is_ascii_whitespace())
+            .collect();
+        return format!("call {}", String::from_utf8_lossy(&name).to_lowercase());
+    }
+    // 1. Comments out, strings and numbers to `?`, whitespace collapsed.
+    let mut out: Vec<u8> = Vec::with_capacity(sql.len());
+    let mut i = 0;
+    let at = |k: usize| sql.get(k).copied();
+    let mut space = false;
+    while let Some(b) = at(i) {
+        match b {
+            b'/' if at(i + 1) == Some(b'*') && at(i + 2) != Some(b'!') => {
+                i = memchr::memmem::find(sql.get(i + 2..).unwrap_or_default(), b"*/")
+                    .map_or(sql.len(), |e| i + 2 + e + 2);
+                continue;
+            }
+            b'-' if at(i + 1) == Some(b'-') && at(i + 2).is_none_or(|c| c.is_ascii_whitespace()) => {
+                i = memchr::memchr(b'\n', sql.get(i..).unwrap_or_default()).map_or(sql.len(), |e| i + e);
+                continue;
+            }
+            b'#' => {
+                i = memchr::memchr(b'\n', sql.get(i..).unwrap_or_default()).map_or(sql.len(), |e| i + e);
+                continue;
+            }
+            _ => {}
+        }
+        if b.is_ascii_whitespace() {
+            space = true;
+            i += 1;
+            continue;
+        }
+        if space {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            space = false;
+        }
+        match b {
+            b'\'' | b'"' => {
+                i += 1;
+                while let Some(c) = at(i) {
+                    i += 1;
+                    if c == b'\\' {
+                        i += 1;
+                    } else if c == b {
+                        break;
+                    }
+                }
+                out.push(b'?');
+            }
+            b'0'..=b'9' => i = number(sql, i, &mut out),
+            b'-' | b'+' | b'.'
+                if at(i + 1).is_some_and(|c| c.is_ascii_digit()) && !out.last().is_some_and(|c| is_word(*c)) =>
+            {
+                i = number(sql, i, &mut out);
+            }
+            b'b' | b'x' if at(i + 1).is_some_and(|c| c.is_ascii_digit()) => i = number(sql, i, &mut out),
+            _ => {
+                out.push(b.to_ascii_lowercase());
+                i += 1;
+            }
+        }
+    }
+    if space && !out.is_empty() {
+        out.push(b' ');
+    }
+    let mut s = String::from_utf8_lossy(&out).into_owned();
+    // A `;` left at the end (before a comment) goes, with the space before it.
+    if s.trim_end().ends_with(';') {
+        s = s.trim_end().trim_end_matches(';').trim_end().to_string();
+    }
+    // 2. Word-level rewrites.
+    let s = replace_words(&s, &["null", "true", "false"], "?");
+    let s = collapse_lists(&s, "in", "in(?+)");
+    let s = collapse_values(&s);
+    let s = limit(&s);
+    let s = if s.contains("order by") {
+        let s = s.replace(" asc,", ",").replace(" asc ", " ");
+        match s.strip_suffix(" asc") {
+            Some(p) => p.to_string(),
+            None => s,
+        }
+    } else {
+        s
+    };
+    repeat_union(s)
+}
+
+/// Replaces a number-like token starting at `i` (digits, hex, decimals, exponents) by `?`.
+fn number(sql: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    i += 1;
+    while sql.get(i).is_some_and(|c| c.is_ascii_digit() || matches!(c, b'a'..=b'f' | b'.' | b'x' | b'+' | b'-')) {
+        i += 1;
+    }
+    out.push(b'?');
+    i
+}
+
+fn replace_words(s: &str, words: &[&str], with: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < s.len() {
+        let prev_word = i > 0 && b.get(i - 1).is_some_and(|c| is_word(*c));
+        let hit = (!prev_word)
+            .then(|| {
+                words
+                    .iter()
+                    .find(|w| s.get(i..i + w.len()) == Some(**w) && !b.get(i + w.len()).is_some_and(|c| is_word(*c)))
+            })
+            .flatten();
+        match hit {
+            Some(w) => {
+                out.push_str(with);
+                i += w.len();
+            }
+            None => {
+                let ch = s.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// `kw ( ?, ?, ? )` -> `replacement` when the parentheses hold only `?` and commas.
+fn collapse_lists(s: &str, kw: &str, replacement: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = find_word(rest, kw) {
+        let (before, after) = rest.split_at(pos);
+        out.push_str(before);
+        let tail = after.get(kw.len()..).unwrap_or_default();
+        let t = tail.trim_start();
+        if let Some(inner) = t.strip_prefix('(') {
+            if let Some(close) = inner.find(')') {
+                let body = inner.get(..close).unwrap_or_default();
+                if !body.trim().is_empty() && body.chars().all(|c| c == '?' || c == ',' || c == ' ') {
+                    out.push_str(replacement);
+                    rest = inner.get(close + 1..).unwrap_or_default();
+                    continue;
+                }
+            }
+        }
+        out.push_str(kw);
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find_word(s: &str, w: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(p) = s.get(from..).and_then(|r| r.find(w)) {
+        let at = from + p;
+        let before_ok = at == 0 || !b.get(at - 1).is_some_and(|c| is_word(*c));
+        let after_ok = !b.get(at + w.len()).is_some_and(|c| is_word(*c));
+        if before_ok && after_ok {
+            return Some(at);
+        }
+        from = at + w.len();
+    }
+    None
+}
+
+/// `values (...), (...)` -> `values(?+)`.
+fn collapse_values(s: &str) -> String {
+    let Some(pos) = find_word(s, "values").or_else(|| find_word(s, "value")) else { return s.to_string() };
+    let kw_len = if s.get(pos..pos + 6) == Some("values") { 6 } else { 5 };
+    let after = s.get(pos + kw_len..).unwrap_or_default();
+    let mut rest = after.trim_start();
+    if !rest.starts_with('(') {
+        return s.to_string();
+    }
+    loop {
+        // One balanced group.
+        let mut depth = 0usize;
+        let mut end = None;
+        for (k, c) in rest.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = Some(k);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { return s.to_string() };
+        rest = rest.get(end + 1..).unwrap_or_default();
+        let t = rest.trim_start();
+        match t.strip_prefix(',') {
+            Some(n) if n.trim_start().starts_with('(') => rest = n.trim_start(),
+            _ => break,
+        }
+    }
+    // Like pt-query-digest, whatever follows the value lists (`ON DUPLICATE KEY UPDATE ...`) is dropped.
+    let _ = rest;
+    format!("{}values(?+)", s.get(..pos).unwrap_or_default())
+}
+
+/// `limit ?, ?` and `limit ? offset ?` -> `limit ?`.
+fn limit(s: &str) -> String {
+    let mut s = s.to_string();
+    for pat in ["limit ?, ?", "limit ?,?", "limit ? offset ?"] {
+        s = s.replace(pat, "limit ?");
+    }
+    s
+}
+
+/// `select ? union select ?` -> `select ? /*repeat union*/`.
+fn repeat_union(s: String) -> String {
+    for (sep, tag) in [(" union all ", "union all"), (" union ", "union")] {
+        let parts: Vec<&str> = s.split(sep).collect();
+        if parts.len() > 1 && parts.iter().all(|p| Some(p) == parts.first()) {
+            return format!("{} /*repeat {tag}*/", parts.first().copied().unwrap_or_default());
+        }
+    }
+    s
+}
+
+/// Summary statistics of one metric in a class.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Metric {
+    /// Sum.
+    pub total: f64,
+    /// Mean per statement that reported the metric.
+    pub avg: f64,
+    /// 95th percentile (nearest rank).
+    pub p95: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// One fingerprint class.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Class {
+    /// The fingerprint.
+    pub fingerprint: String,
+    /// Statements in the class.
+    pub count: u64,
+    /// Query time in seconds (slow logs).
+    pub query_time: Metric,
+    /// Lock time in seconds (slow logs).
+    pub lock_time: Metric,
+    /// Rows sent, summed.
+    pub rows_sent: u64,
+    /// Rows examined, summed.
+    pub rows_examined: u64,
+    /// Earliest statement time.
+    pub first_seen: Option<Timestamp>,
+    /// Latest statement time.
+    pub last_seen: Option<Timestamp>,
+    /// Distinct users (at most [`MAX_NAMES`]), sorted.
+    pub users: Vec<String>,
+    /// Distinct client hosts (at most [`MAX_NAMES`]), sorted.
+    pub hosts: Vec<String>,
+    /// Which logs the statements came from.
+    pub logs: Vec<String>,
+    /// The slowest statement of the class (the first one when no times), redacted.
+    pub example: String,
+}
+
+/// The digest.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct DigestReport {
+    /// Per input.
+    pub inputs: Vec<InputSummary>,
+    /// Statements grouped.
+    pub statements: u64,
+    /// Records parsed.
+    pub records: u64,
+    /// Malformed records.
+    pub malformed: u64,
+    /// Classes by total query time (highest first), then count, then fingerprint.
+    pub classes: Vec<Class>,
+}
+
+/// How the digest runs.
+#[derive(Debug, Clone)]
+pub struct DigestOptions {
+    /// Format, record-size limit and block size.
+    pub read: ReadOptions,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Only statements at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only statements before this time.
+    pub until: Option<Timestamp>,
+    /// Smallest chunk worth a parallel task, in bytes.
+    pub min_chunk: usize,
+}
+
+impl Default for DigestOptions {
+    fn default() -> Self {
+        DigestOptions {
+            read: ReadOptions::default().with_block_size(8 << 20),
+            threads: 0,
+            since: None,
+            until: None,
+            min_chunk: 256 << 10,
+        }
+    }
+}
+
+/// Exact, order-free accumulation of seconds in nanoseconds.
+fn nanos(x: f64) -> i128 {
+    let v = (x * 1e9).round();
+    if v.is_finite() && v.abs() < 1e30 {
+        v as i128
+    } else {
+        0
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    count: u64,
+    qt: Vec<i128>,
+    lock: Vec<i128>,
+    rows_sent: u64,
+    rows_examined: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    users: BTreeSet<String>,
+    hosts: BTreeSet<String>,
+    logs: BTreeSet<LogType>,
+    example: Option<(i128, String)>,
+}
+
+impl State {
+    fn merge(&mut self, o: State) {
+        self.count += o.count;
+        self.qt.extend(o.qt);
+        self.lock.extend(o.lock);
+        self.rows_sent = self.rows_sent.saturating_add(o.rows_sent);
+        self.rows_examined = self.rows_examined.saturating_add(o.rows_examined);
+        self.first = match (self.first, o.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = match (self.last, o.last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for u in o.users {
+            if self.users.len() < MAX_NAMES || self.users.contains(&u) {
+                self.users.insert(u);
+            }
+        }
+        for h in o.hosts {
+            if self.hosts.len() < MAX_NAMES || self.hosts.contains(&h) {
+                self.hosts.insert(h);
+            }
+        }
+        self.logs.extend(o.logs);
+        if let Some(b) = o.example {
+            if self.example.as_ref().is_none_or(|a| b.0 > a.0) {
+                self.example = Some(b);
+            }
+        }
+    }
+}
+
+/// Per-chunk fold.
+#[derive(Debug, Default)]
+pub(crate) struct Partial {
+    records: u64,
+    malformed: u64,
+    statements: u64,
+    classes: BTreeMap<String, State>,
+}
+
+pub(crate) struct Ctx {
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+}
+
+fn metric(ev: &Event<'_>, k: &str) -> Option<f64> {
+    ev.metrics().and_then(|m| m.get(k)).and_then(|v| v.as_f64())
+}
+
+impl Partial {
+    fn event(&mut self, ev: &Event<'_>, ctx: &Ctx) {
+        self.records += 1;
+        if (ctx.since.is_some() || ctx.until.is_some())
+            && !ev.ts.is_some_and(|t| ctx.since.is_none_or(|s| t >= s) && ctx.until.is_none_or(|u| t < u))
+        {
+            return;
+        }
+        let admin = matches!(ev.extra, Extra::Slow { admin: true, .. });
+        let (fp, example) = match (&ev.sql, ev.kind) {
+            (Some(sql), EventKind::Query) => {
+                let text = sql.text();
+                (fingerprint(&text), String::from_utf8_lossy(&crate::redact::redact_sql(&text)).into_owned())
+            }
+            (None, EventKind::Command) if admin => {
+                let op = String::from_utf8_lossy(ev.op.as_deref().unwrap_or_default()).into_owned();
+                (format!("administrator command: {op}"), format!("administrator command: {op}"))
+            }
+            _ => return,
+        };
+        self.statements += 1;
+        let st = self.classes.entry(fp).or_default();
+        st.count += 1;
+        let qt = metric(ev, "Query_time").map(nanos);
+        if let Some(q) = qt {
+            st.qt.push(q);
+        }
+        if let Some(l) = metric(ev, "Lock_time").map(nanos) {
+            st.lock.push(l);
+        }
+        st.rows_sent = st.rows_sent.saturating_add(metric(ev, "Rows_sent").map_or(0, |v| v.max(0.0) as u64));
+        st.rows_examined =
+            st.rows_examined.saturating_add(metric(ev, "Rows_examined").map_or(0, |v| v.max(0.0) as u64));
+        if let Some(t) = ev.ts {
+            st.first = Some(st.first.map_or(t, |f| f.min(t)));
+            st.last = Some(st.last.map_or(t, |l| l.max(t)));
+        }
+        for (set, v) in [(&mut st.users, &ev.user), (&mut st.hosts, &ev.host)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                let v = String::from_utf8_lossy(v);
+                if set.len() < MAX_NAMES && !set.contains(v.as_ref()) {
+                    set.insert(v.into_owned());
+                }
+            }
+        }
+        st.logs.insert(ev.log);
+        let q = qt.unwrap_or(-1);
+        if st.example.as_ref().is_none_or(|(best, _)| q > *best) {
+            st.example = Some((q, example));
+        }
+    }
+}
+
+impl Fold<Ctx> for Partial {
+    fn add(&mut self, item: Item<'_>, ctx: &Ctx) {
+        match item {
+            Item::Event(ev) => self.event(&ev, ctx),
+            Item::Malformed(_) => self.malformed += 1,
+            Item::Skipped(_) => {}
+        }
+    }
+
+    fn merge(&mut self, later: Self, _ctx: &Ctx) {
+        self.records += later.records;
+        self.malformed += later.malformed;
+        self.statements += later.statements;
+        for (k, v) in later.classes {
+            match self.classes.get_mut(&k) {
+                Some(mine) => mine.merge(v),
+                None => {
+                    self.classes.insert(k, v);
+                }
+            }
+        }
+    }
+}
+
+/// Runs inputs through the parallel engine into a [`DigestReport`].
+pub struct Digest {
+    opts: DigestOptions,
+    pool: rayon::ThreadPool,
+    threads: usize,
+    acc: Partial,
+    inputs: Vec<InputSummary>,
+}
+
+impl Digest {
+    /// A digest with its own thread pool.
+    pub fn new(opts: DigestOptions) -> Result<Self, Error> {
+        let threads =
+            if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument(format!("cannot start {threads} threads: {e}"))))?;
+        Ok(Digest { opts, pool, threads, acc: Partial::default(), inputs: Vec::new() })
+    }
+
+    /// Reads one input. Errors are returned and recorded in the report.
+    pub fn add_input(&mut self, input: &Input) -> Result<ReadSummary, Error> {
+        let name = input.name();
+        #[allow(unreachable_patterns)]
+        let res = match input {
+            Input::Stdin => self.add_reader(&name, std::io::stdin().lock()),
+            Input::File(p) => match std::fs::File::open(p) {
+                Ok(f) => self.add_reader(&name, f),
+                Err(e) => Err(Error::from(e).with_path(p)),
+            },
+            _ => Err(Error::new(ErrorKind::InvalidArgument(format!("{name}: this input cannot be digested")))),
+        };
+        if let Err(e) = &res {
+            if self.inputs.last().is_none_or(|i| i.file != name) {
+                self.inputs.push(InputSummary {
+                    file: name.clone(),
+                    read: ReadSummary::default(),
+                    error: Some(e.to_string()),
+                });
+            }
+        }
+        res.map_err(|e| if e.path().is_none() { e.with_path(name) } else { e })
+    }
+
+    /// Like [`Digest::add_reader`], with the format of this reader given (`None`: the options' format, else
+    /// sniffed), for sources that know it, such as a CloudWatch log group of one log type.
+    pub fn add_reader_as<R: Read>(
+        &mut self,
+        name: &str,
+        reader: R,
+        format: Option<Format>,
+    ) -> Result<ReadSummary, Error> {
+        let saved = self.opts.read.format;
+        self.opts.read.format = format.or(saved);
+        let res = self.add_reader(name, reader);
+        self.opts.read.format = saved;
+        res
+    }
+
+    /// Reads any reader, named `name`.
+    pub fn add_reader<R: Read>(&mut self, name: &str, reader: R) -> Result<ReadSummary, Error> {
+        let ctx = Ctx { since: self.opts.since, until: self.opts.until };
+        let mut part = Partial::default();
+        let res = crate::analyze::scan(
+            reader,
+            &self.opts.read,
+            &self.pool,
+            self.threads,
+            self.opts.min_chunk,
+            &ctx,
+            |p: Partial| {
+                part.merge(p, &ctx);
+                ControlFlow::Continue(())
+            },
+        );
+        let read = match &res {
+            Ok(s) => *s,
+            Err((s, _)) => *s,
+        };
+        let read = ReadSummary { records: part.records, malformed: part.malformed, ..read };
+        self.acc.merge(part, &ctx);
+        self.inputs.push(InputSummary {
+            file: name.to_string(),
+            read,
+            error: res.as_ref().err().map(|(_, e)| e.to_string()),
+        });
+        res.map(|_| read).map_err(|(_, e)| e)
+    }
+
+    /// The report, classes by total query time.
+    #[must_use]
+    pub fn finish(self) -> DigestReport {
+        let secs = |n: i128| n as f64 / 1e9;
+        let summarize = |mut v: Vec<i128>| -> Metric {
+            if v.is_empty() {
+                return Metric::default();
+            }
+            v.sort_unstable();
+            let total: i128 = v.iter().fold(0i128, |a, b| a.saturating_add(*b));
+            let k = ((0.95 * v.len() as f64).ceil() as usize).clamp(1, v.len());
+            Metric {
+                total: secs(total),
+                avg: secs(total) / v.len() as f64,
+                p95: v.get(k - 1).copied().map_or(0.0, secs),
+                max: v.last().copied().map_or(0.0, secs),
+            }
+        };
+        let mut classes: Vec<(i128, Class)> = self
+            .acc
+            .classes
+            .into_iter()
+            .map(|(fp, st)| {
+                let total: i128 = st.qt.iter().fold(0i128, |a, b| a.saturating_add(*b));
+                (
+                    total,
+                    Class {
+                        fingerprint: fp,
+                        count: st.count,
+                        query_time: summarize(st.qt),
+                        lock_time: summarize(st.lock),
+                        rows_sent: st.rows_sent,
+                        rows_examined: st.rows_examined,
+                        first_seen: st.first,
+                        last_seen: st.last,
+                        users: st.users.into_iter().collect(),
+                        hosts: st.hosts.into_iter().collect(),
+                        logs: st.logs.into_iter().map(|l| l.as_str().to_string()).collect(),
+                        example: st.example.map(|e| e.1).unwrap_or_default(),
+                    },
+                )
+            })
+            .collect();
+        classes
+            .sort_by(|a, b| b.0.cmp(&a.0).then(b.1.count.cmp(&a.1.count)).then(a.1.fingerprint.cmp(&b.1.fingerprint)));
+        DigestReport {
+            inputs: self.inputs,
+            statements: self.acc.statements,
+            records: self.acc.records,
+            malformed: self.acc.malformed,
+            classes: classes.into_iter().map(|c| c.1).collect(),
+        }
+    }
+}
