@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 use auditlog_core::analyze::{AnalyzeOptions, Baseline, BurstOptions, Report, Severity};
 
 use crate::cli::{AnalyzeArgs, BaselineArgs, ColorChoice, FailOn, InputArgs, ReportFormat};
-use crate::inputs::{duration_us, resolve, run_inputs};
+use crate::inputs::{duration_us, interrupted, resolve, run_inputs};
 use crate::output::sanitize::sanitize;
 use crate::{config, report};
 
@@ -111,6 +111,10 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     out.flush().context("writing output")?;
+    if interrupted(&r) {
+        eprintln!("auditlog: interrupted: the report covers only what was read before Ctrl-C");
+        return Ok(ExitCode::from(130));
+    }
     if failed > 0 {
         return Ok(ExitCode::from(2));
     }
@@ -155,6 +159,10 @@ pub fn baseline(args: &BaselineArgs) -> Result<ExitCode> {
                 args.output_file.display().to_string()
             }
         );
+    }
+    if interrupted(&r) {
+        eprintln!("auditlog: interrupted: the baseline covers only what was read before Ctrl-C");
+        return Ok(ExitCode::from(130));
     }
     Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

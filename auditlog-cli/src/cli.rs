@@ -27,6 +27,18 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Learn which client hosts each user logs in from, for `analyze --baseline`.
     Baseline(BaselineArgs),
+    /// Download the raw records of CloudWatch Logs to standard output or to files.
+    ///
+    /// Writes each event's message as one record (line end added), so the output reads like the log file on the
+    /// instance: keep it as evidence and analyze it offline. With --output-dir, one file per DB instance and log
+    /// type: DIR/INSTANCE/TYPE.log.
+    Fetch(crate::fetch::FetchArgs),
+    /// Run a CloudWatch Logs Insights-style query (`filter`, `stats`, `sort`, ...) over logs.
+    ///
+    /// Example: auditlog query 'filter kind = "failed_connect" | stats count(*) by host, bin(5m)' logs/
+    Query(QueryArgs),
+    /// Group statements of slow, general and audit logs by fingerprint, as pt-query-digest does.
+    Digest(DigestArgs),
 }
 
 /// Report shape of `analyze`.
@@ -178,6 +190,9 @@ pub struct InputArgs {
     /// No summary line and no malformed-record reports on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub cloudwatch: crate::cloudwatch::CloudWatchArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -188,4 +203,62 @@ pub struct EventsArgs {
     /// Output shape.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Jsonl)]
     pub output: Output,
+}
+
+/// Output shape of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryOutput {
+    /// Aligned columns for people; every field sanitized for the terminal.
+    Table,
+    /// One JSON object per row.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON array of row objects.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The query, e.g. 'filter user = "admin" | stats count(*) by host'. See README, section `auditlog query`.
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output shape.
+    #[arg(long, short = 'o', value_enum, default_value_t = QueryOutput::Table)]
+    pub output: QueryOutput,
+
+    /// Worker threads (default: one per core). The result is the same with any number.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Output shape of `digest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DigestOutput {
+    /// A report for people.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DigestArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output shape.
+    #[arg(long, short = 'o', value_enum, default_value_t = DigestOutput::Table)]
+    pub output: DigestOutput,
+
+    /// Show only the first N classes (0: all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
 }

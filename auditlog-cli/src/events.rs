@@ -5,10 +5,12 @@ use std::ops::ControlFlow;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use auditlog_core::source::Input;
 use auditlog_core::{Format, Item, ReadSummary};
 
 use crate::cli::EventsArgs;
-use crate::inputs::resolve;
+use crate::cloudwatch::Stream;
+use crate::inputs::{interrupted, resolve, Resolved};
 use crate::output;
 use crate::output::sanitize::sanitize;
 
@@ -53,6 +55,54 @@ impl Totals {
     }
 }
 
+/// One input: a file (or standard input) or a CloudWatch Logs stream.
+enum Src<'a> {
+    File(&'a Input),
+    Cloud(&'a Stream),
+}
+
+impl Src<'_> {
+    fn name(&self) -> String {
+        match self {
+            Src::File(i) => i.name(),
+            #[cfg(feature = "cloudwatch")]
+            Src::Cloud(s) => s.input_name(),
+            #[cfg(not(feature = "cloudwatch"))]
+            Src::Cloud(s) => match **s {},
+        }
+    }
+}
+
+/// Reads one CloudWatch stream; events get the stream name (the DB instance) as `server` when they have none.
+#[cfg(feature = "cloudwatch")]
+fn cloud_read<F>(r: &Resolved, stream: &Stream, sink: F) -> Result<ReadSummary, auditlog_core::Error>
+where
+    F: FnMut(Item<'_>) -> ControlFlow<()>,
+{
+    match &r.cloudwatch {
+        Some(c) => c.client().read(stream, &c.query, &r.opts, sink),
+        None => Ok(ReadSummary::default()),
+    }
+}
+
+#[cfg(not(feature = "cloudwatch"))]
+fn cloud_read<F>(_r: &Resolved, stream: &Stream, _sink: F) -> Result<ReadSummary, auditlog_core::Error>
+where
+    F: FnMut(Item<'_>) -> ControlFlow<()>,
+{
+    match *stream {}
+}
+
+/// What to do about a malformed record, where there is something to do.
+fn what_to_do(m: &auditlog_core::Malformed<'_>, max_record_size: usize) -> String {
+    match m.reason {
+        auditlog_core::Reason::TooLong => {
+            format!(" ({} bytes, over the limit of {max_record_size}: raise --max-record-size to read it)", m.len)
+        }
+        _ => String::new(),
+    }
+}
+
 pub fn events(args: &EventsArgs) -> Result<ExitCode> {
     let r = resolve(&args.input)?;
     let stdout = io::stdout();
@@ -66,12 +116,19 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode> {
     let mut totals = Totals::default();
     let quiet = args.input.quiet;
     let mut reported = 0u64;
-    for (input, found_in_folder) in &r.inputs {
-        let name = input.name();
+    let streams = r.cloudwatch.as_ref().map(|c| c.streams.as_slice()).unwrap_or_default();
+    let sources =
+        r.inputs.iter().map(|(i, f)| (Src::File(i), *f)).chain(streams.iter().map(|s| (Src::Cloud(s), false)));
+    for (src, found_in_folder) in sources {
+        if interrupted(&r) {
+            break;
+        }
+        let name = src.name();
+        let found_in_folder = &found_in_folder;
         totals.inputs += 1;
         let mut write_err: Option<io::Error> = None;
         let mut strict_hit = None;
-        let res = input.read(&r.opts, |item| {
+        let sink = |item: Item<'_>| {
             match item {
                 Item::Event(ev) => {
                     let keep = match (r.since, r.until, ev.ts) {
@@ -96,10 +153,11 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode> {
                         reported += 1;
                         let snippet: Vec<u8> = m.raw.iter().copied().take(80).collect();
                         eprintln!(
-                            "auditlog: {}:{}: malformed record: {}: {}{}",
+                            "auditlog: {}:{}: malformed record: {}{}: {}{}",
                             sanitize(name.as_bytes()),
                             m.pos.line,
                             m.reason,
+                            what_to_do(&m, args.input.max_record_size),
                             sanitize(&snippet),
                             if m.raw.len() > 80 { "…" } else { "" }
                         );
@@ -108,7 +166,11 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode> {
                 Item::Skipped(_) => {}
             }
             ControlFlow::Continue(())
-        });
+        };
+        let res = match src {
+            Src::File(input) => input.read(&r.opts, sink),
+            Src::Cloud(stream) => cloud_read(&r, stream, sink),
+        };
         if let Some(e) = write_err {
             return Err(e).context("writing output");
         }
@@ -128,16 +190,20 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode> {
         if let Some(m) = strict_hit {
             w.finish().context("writing output")?;
             eprintln!(
-                "auditlog: {}:{}: malformed record (--strict): {}: {}",
+                "auditlog: {}:{}: malformed record (--strict): {}{}: {}",
                 sanitize(name.as_bytes()),
                 m.pos.line,
                 m.reason,
+                what_to_do(&m, args.input.max_record_size),
                 sanitize(m.raw.get(..m.raw.len().min(80)).unwrap_or_default())
             );
             return Ok(ExitCode::from(2));
         }
     }
     w.finish().context("writing output")?;
+    if let Some(c) = &r.cloudwatch {
+        c.finish();
+    }
     if !quiet {
         if totals.read.malformed > reported && reported >= args.input.max_reports {
             eprintln!(
@@ -146,6 +212,10 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode> {
             );
         }
         eprintln!("{}", totals.line());
+    }
+    if interrupted(&r) {
+        eprintln!("auditlog: interrupted: the events above are what was read before Ctrl-C");
+        return Ok(ExitCode::from(130));
     }
     Ok(if totals.failed_inputs > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

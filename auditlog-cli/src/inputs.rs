@@ -1,6 +1,6 @@
 //! Command-line inputs resolved into library inputs and options, shared by every command that reads logs.
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Read};
 
 use anyhow::{bail, Result};
 use auditlog_core::analyze::{AnalyzeOptions, Analyzer};
@@ -19,14 +19,20 @@ pub struct Resolved {
     pub opts: ReadOptions,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// CloudWatch Logs streams to read after the files (`--cloudwatch`).
+    pub cloudwatch: Option<crate::cloudwatch::Source>,
 }
 
 pub fn resolve(args: &InputArgs) -> Result<Resolved> {
+    let cloudwatch = args.cloudwatch.requested();
     let paths = if args.paths.is_empty() {
-        if io::stdin().is_terminal() {
+        if cloudwatch {
+            Vec::new()
+        } else if io::stdin().is_terminal() {
             bail!("no input: give log files or folders, or pipe a log into standard input (use `-` to read it explicitly)");
+        } else {
+            vec!["-".into()]
         }
-        vec!["-".into()]
     } else {
         args.paths.clone()
     };
@@ -53,7 +59,12 @@ pub fn resolve(args: &InputArgs) -> Result<Resolved> {
         }
     }
     let opts = ReadOptions::default().with_format(format).with_max_record(args.max_record_size);
-    Ok(Resolved { inputs, opts, since, until })
+    let cloudwatch = if cloudwatch {
+        Some(crate::cloudwatch::open(&args.cloudwatch, since, until, args.quiet, false)?)
+    } else {
+        None
+    };
+    Ok(Resolved { inputs, opts, since, until, cloudwatch })
 }
 
 /// A `--window`/`--learn` style duration in microseconds.
@@ -80,5 +91,49 @@ pub fn run_inputs(r: &Resolved, opts: AnalyzeOptions, quiet: bool) -> Result<(An
             }
         }
     }
+    failed += run_cloudwatch(r, &mut analyzer);
     Ok((analyzer, failed))
+}
+
+/// Calls `f` with every CloudWatch Logs stream of `r` (`--cloudwatch`) as a reader: the input name
+/// (`cloudwatch:GROUP/STREAM`), the reader (it pages through FilterLogEvents as it is read) and the format of its
+/// log type. `f` returns false to count the stream as failed. Stops at Ctrl-C, then clears the progress line and
+/// prints the totals. Returns how many streams failed. Every command that reads logs calls this after its files.
+#[cfg(feature = "cloudwatch")]
+pub fn each_cloudwatch_reader(r: &Resolved, mut f: impl FnMut(&str, &mut dyn Read, Option<Format>) -> bool) -> u64 {
+    let Some(cw) = &r.cloudwatch else { return 0 };
+    let mut failed = 0;
+    for stream in &cw.streams {
+        if cw.interrupted() {
+            break;
+        }
+        let mut reader = cw.client().open(stream, &cw.query);
+        if !f(&stream.input_name(), &mut reader, stream.format()) {
+            failed += 1;
+        }
+    }
+    cw.finish();
+    failed
+}
+
+#[cfg(not(feature = "cloudwatch"))]
+pub fn each_cloudwatch_reader(_r: &Resolved, _f: impl FnMut(&str, &mut dyn Read, Option<Format>) -> bool) -> u64 {
+    0
+}
+
+/// Reads the CloudWatch streams of `r` into the analyzer; returns how many failed.
+fn run_cloudwatch(r: &Resolved, analyzer: &mut Analyzer) -> u64 {
+    each_cloudwatch_reader(r, |name, reader, format| match analyzer.add_reader_as(name, reader, format) {
+        Ok(_) => true,
+        Err(e) => {
+            let e = if e.path().is_none() { e.with_path(name) } else { e };
+            eprintln!("auditlog: {}", sanitize(e.to_string().as_bytes()));
+            false
+        }
+    })
+}
+
+/// True when Ctrl-C stopped reading CloudWatch Logs (the results cover what was read; exit with 130).
+pub fn interrupted(r: &Resolved) -> bool {
+    r.cloudwatch.as_ref().is_some_and(|c| c.interrupted())
 }

@@ -2,10 +2,14 @@
 
 mod analyze;
 mod cli;
+mod cloudwatch;
 mod config;
+mod digest;
 mod events;
+mod fetch;
 mod inputs;
 mod output;
+mod query;
 mod report;
 mod timearg;
 
@@ -38,5 +42,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Events(args) => events::events(&args),
         Command::Analyze(args) => analyze::analyze(&args),
         Command::Baseline(args) => analyze::baseline(&args),
+        Command::Fetch(args) => fetch::fetch(&args),
+        Command::Query(args) => query::query(&args),
+        Command::Digest(args) => digest::digest(&args),
     }
 }

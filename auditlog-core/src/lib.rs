@@ -39,9 +39,13 @@
 
 pub mod analyze;
 pub mod chunk;
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
+pub mod digest;
 mod error;
 mod event;
 pub mod format;
+pub mod query;
 mod read;
 pub mod redact;
 pub mod source;
