@@ -33,7 +33,8 @@ measure() {
     local best="" mem=""
     for _ in $(seq "$RUNS"); do
         local out
-        out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -n 1)
+        /usr/bin/time -o "$WORK/time.out" -f "%e %M" "$@" > /dev/null 2>/dev/null || true
+        out=$(tail -n 1 "$WORK/time.out")
         local t=${out% *} m=${out#* }
         if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; mem=$m; fi
     done

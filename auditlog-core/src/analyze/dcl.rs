@@ -239,11 +239,13 @@ pub fn classify_dcl(sql: &[u8]) -> Option<Dcl> {
 }
 
 /// The first word after whitespace, `(`, comments and version-comment prefixes is one that can start DCL.
-fn first_word_may_be_dcl(sql: &[u8]) -> bool {
+pub(crate) fn first_word_may_be_dcl(sql: &[u8]) -> bool {
     let mut i = 0;
     loop {
         match sql.get(i) {
             Some(b) if b.is_ascii_whitespace() || *b == b'(' => i += 1,
+            // The audit log's escaped line ends and tabs (`\n`, `\r`, `\t`) are whitespace too.
+            Some(b'\\') if matches!(sql.get(i + 1), Some(b'n' | b'r' | b't')) => i += 2,
             Some(b'/') if sql.get(i + 1) == Some(&b'*') => {
                 if sql.get(i + 2) == Some(&b'!') {
                     i += 3;

@@ -447,7 +447,7 @@ fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestam
     out
 }
 
-fn top(map: HashMap<Box<[u8]>, u64>) -> Vec<Count> {
+fn top(map: super::Counts) -> Vec<Count> {
     let mut merged: BTreeMap<String, u64> = BTreeMap::new();
     for (k, v) in map {
         *merged.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += v;

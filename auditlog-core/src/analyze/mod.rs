@@ -159,10 +159,10 @@ pub(crate) struct Partial {
     filtered: u64,
     no_time: u64,
     kinds: BTreeMap<(LogType, EventKind), u64>,
-    users: HashMap<Box<[u8]>, u64>,
-    hosts: HashMap<Box<[u8]>, u64>,
-    dbs: HashMap<Box<[u8]>, u64>,
-    ops: HashMap<Box<[u8]>, u64>,
+    users: Counts,
+    hosts: Counts,
+    dbs: Counts,
+    ops: Counts,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     logins: Vec<Login>,
@@ -170,7 +170,18 @@ pub(crate) struct Partial {
     malformed_examples: Vec<(u32, Position, String, String)>,
 }
 
-fn bump(map: &mut HashMap<Box<[u8]>, u64>, key: Option<&[u8]>) {
+/// The SQL of an event if its first word, read in the log's own escaping, can start DCL: most statements are
+/// ruled out without unescaping them.
+fn sql_may_be_dcl<'e>(ev: &'e Event<'_>) -> Option<&'e crate::event::Sql<'e>> {
+    let sql = ev.sql.as_ref()?;
+    dcl::first_word_may_be_dcl(sql.raw()).then_some(sql)
+}
+
+/// Occurrences per value. foldhash: the keys come from the log, but only their counts are kept and the top
+/// lists are sorted, so a fast non-cryptographic hash with a per-process seed is enough.
+pub(crate) type Counts = HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>;
+
+fn bump(map: &mut Counts, key: Option<&[u8]>) {
     if let Some(k) = key {
         if let Some(n) = map.get_mut(k) {
             *n += 1;
@@ -246,7 +257,7 @@ impl Partial {
                 origin,
             }),
             EventKind::Query => {
-                if let Some(sql) = &ev.sql {
+                if let Some(sql) = sql_may_be_dcl(ev) {
                     let plain = sql.text();
                     if let Some(dcl) = classify_dcl(&plain) {
                         let red = crate::redact::redact_sql(&plain);

@@ -177,13 +177,19 @@ pub(crate) fn compact_timestamp(i: &[u8]) -> PResult<'_, Timestamp> {
     civil(i64::from(y), mo, d, h, mi, s, 0, 0).map(|t| (rest, t)).ok_or_else(|| err(i))
 }
 
-/// Aurora's 16-digit epoch-microsecond timestamp.
+/// Aurora's 16-digit epoch-microsecond timestamp (a hand loop: it runs once per audit record).
 pub(crate) fn epoch_micros(i: &[u8]) -> PResult<'_, Timestamp> {
-    let (rest, d) = take_while_m_n(16, 16, is_digit).parse(i)?;
+    let (Some(digits), rest) = (i.get(..16), i.get(16..).unwrap_or_default()) else { return Err(err(i)) };
     if rest.first().is_some_and(u8::is_ascii_digit) {
         return Err(err(i));
     }
-    let v = parse_u64(d).and_then(|v| i64::try_from(v).ok()).ok_or_else(|| err(i))?;
+    let mut v: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return Err(err(i));
+        }
+        v = v * 10 + i64::from(b - b'0');
+    }
     Ok((rest, Timestamp::from_epoch_micros(v)))
 }
 
