@@ -571,26 +571,11 @@ impl Digest {
 
     /// Reads one input. Errors are returned and recorded in the report.
     pub fn add_input(&mut self, input: &Input) -> Result<ReadSummary, Error> {
-        let name = input.name();
-        #[allow(unreachable_patterns)]
-        let res = match input {
-            Input::Stdin => self.add_reader(&name, std::io::stdin().lock()),
-            Input::File(p) => match std::fs::File::open(p) {
-                Ok(f) => self.add_reader(&name, f),
-                Err(e) => Err(Error::from(e).with_path(p)),
-            },
-            _ => Err(Error::new(ErrorKind::InvalidArgument(format!("{name}: this input cannot be digested")))),
-        };
+        let res = input.with_reader(|name, r| self.add_reader(name, r));
         if let Err(e) = &res {
-            if self.inputs.last().is_none_or(|i| i.file != name) {
-                self.inputs.push(InputSummary {
-                    file: name.clone(),
-                    read: ReadSummary::default(),
-                    error: Some(e.to_string()),
-                });
-            }
+            crate::source::note_failed_input(&mut self.inputs, input, e);
         }
-        res.map_err(|e| if e.path().is_none() { e.with_path(name) } else { e })
+        res
     }
 
     /// Like [`Digest::add_reader`], with the format of this reader given (`None`: the options' format, else

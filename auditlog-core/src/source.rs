@@ -34,14 +34,32 @@ impl Input {
     where
         F: FnMut(Item<'_>) -> ControlFlow<()>,
     {
+        self.with_reader(|_, r| read(r, opts, sink))
+    }
+
+    /// Opens this input and hands it to `f` with its name; errors (opening it, or from `f`) carry the name.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&str, &mut dyn Read) -> Result<T, Error>) -> Result<T, Error> {
+        let name = self.name();
         let res = match self {
-            Input::Stdin => read(std::io::stdin().lock(), opts, sink),
-            Input::File(p) => {
-                let f = File::open(p).map_err(|e| Error::from(e).with_path(p))?;
-                read(f, opts, sink)
-            }
+            Input::Stdin => f(&name, &mut std::io::stdin().lock()),
+            Input::File(p) => match File::open(p) {
+                Ok(mut file) => f(&name, &mut file),
+                Err(e) => Err(Error::from(e).with_path(p)),
+            },
         };
-        res.map_err(|e| if e.path().is_none() { e.with_path(self.name()) } else { e })
+        res.map_err(|e| if e.path().is_none() { e.with_path(name) } else { e })
+    }
+}
+
+/// Records an input that failed before anything of it was read (so no summary of it exists yet).
+pub(crate) fn note_failed_input(inputs: &mut Vec<crate::analyze::InputSummary>, input: &Input, e: &Error) {
+    let name = input.name();
+    if inputs.last().is_none_or(|i| i.file != name) {
+        inputs.push(crate::analyze::InputSummary {
+            file: name,
+            read: ReadSummary::default(),
+            error: Some(e.to_string()),
+        });
     }
 }
 

@@ -429,23 +429,11 @@ impl Analyzer {
     /// Reads and folds one input. An error (unreadable file, unknown format, I/O failure midway) is returned
     /// and recorded in the summary; what was read before it still counts.
     pub fn add_input(&mut self, input: &Input) -> Result<ReadSummary, Error> {
-        let name = input.name();
-        let res = match input {
-            Input::Stdin => self.add_reader(&name, std::io::stdin().lock()),
-            Input::File(p) => match std::fs::File::open(p) {
-                Ok(f) => self.add_reader(&name, f),
-                Err(e) => {
-                    let err = Error::from(e).with_path(p);
-                    self.inputs.push(InputSummary {
-                        file: name,
-                        read: ReadSummary::default(),
-                        error: Some(err.to_string()),
-                    });
-                    return Err(err);
-                }
-            },
-        };
-        res.map_err(|e| if e.path().is_none() { e.with_path(name) } else { e })
+        let res = input.with_reader(|name, r| self.add_reader(name, r));
+        if let Err(e) = &res {
+            crate::source::note_failed_input(&mut self.inputs, input, e);
+        }
+        res
     }
 
     /// Reads and folds any reader, named `name` in evidence.
