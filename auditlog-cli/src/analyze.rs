@@ -16,10 +16,16 @@ fn malformed_to_stderr(report: &Report, args: &InputArgs) {
         return;
     }
     let sm = &report.summary;
+    let too_long = auditlog_core::Reason::TooLong.to_string();
     for m in sm.malformed_examples.iter().take(usize::try_from(args.max_reports).unwrap_or(usize::MAX)) {
         let text: String = m.text.chars().take(80).collect();
+        let hint = if m.reason == too_long {
+            format!(" (over the limit of {} bytes: raise --max-record-size to read it)", args.max_record_size)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "auditlog: {}:{}: malformed record: {}: {}",
+            "auditlog: {}:{}: malformed record: {}{hint}: {}",
             sanitize(m.file.as_bytes()),
             m.line,
             m.reason,
