@@ -458,8 +458,9 @@ fn top(map: super::Counts) -> Vec<Count> {
     v
 }
 
-fn sorted_logins(acc: &Partial) -> Vec<Login> {
-    let mut logins = acc.logins.clone();
+/// Takes the logins out of the fold (no copy: they are the largest part of the state), sorted by time.
+fn sorted_logins(acc: &mut Partial) -> Vec<Login> {
+    let mut logins = std::mem::take(&mut acc.logins);
     logins.sort_by_key(|a| (a.ts, a.origin));
     logins
 }
@@ -479,14 +480,14 @@ fn learn_from(attempts: &[Attempt<'_>], until: Option<Timestamp>) -> Baseline {
     b
 }
 
-pub(crate) fn learn(acc: &Partial) -> Baseline {
-    let logins = sorted_logins(acc);
+pub(crate) fn learn(mut acc: Partial) -> Baseline {
+    let logins = sorted_logins(&mut acc);
     learn_from(&dedupe(&logins), None)
 }
 
-pub(crate) fn run(acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOptions) -> Report {
+pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOptions) -> Report {
     let names: Vec<String> = inputs.iter().map(|i| i.file.clone()).collect();
-    let logins = sorted_logins(&acc);
+    let logins = sorted_logins(&mut acc);
     let attempts = dedupe(&logins);
     let o = &opts.burst;
     let mut findings = bursts(&attempts, o, &names);

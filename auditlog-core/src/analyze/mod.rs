@@ -486,7 +486,7 @@ impl Analyzer {
     /// Learns a baseline from the successful logins read (for `auditlog baseline`).
     #[must_use]
     pub fn baseline(self) -> Baseline {
-        detect::learn(&self.acc)
+        detect::learn(self.acc)
     }
 }
 
