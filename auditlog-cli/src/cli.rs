@@ -220,7 +220,8 @@ pub enum QueryOutput {
 
 #[derive(Debug, clap::Args)]
 pub struct QueryArgs {
-    /// The query, e.g. 'filter user = "admin" | stats count(*) by host'. See README, section `auditlog query`.
+    /// The query, e.g. 'filter user = "admin" | stats count(*) by host', or @FILE to read it from a file. See
+    /// README, section `auditlog query`.
     #[arg(value_name = "QUERY")]
     pub query: String,
 

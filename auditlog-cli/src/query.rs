@@ -32,14 +32,39 @@ fn cell(v: &Value<'_>, tty: bool) -> String {
     }
 }
 
+/// A long line cut to about 100 characters around `col` (0-based, in characters), and `col` in the cut text.
+fn around(line: &str, col: usize) -> (String, usize) {
+    let n = line.chars().count();
+    if n <= 100 {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(60).min(n);
+    let end = col.saturating_add(40).min(n);
+    let mut s = String::new();
+    if start > 0 {
+        s.push('…');
+    }
+    s.extend(line.chars().skip(start).take(end.saturating_sub(start)));
+    if end < n {
+        s.push('…');
+    }
+    (s, col - start + usize::from(start > 0))
+}
+
 pub fn query(args: &QueryArgs) -> Result<ExitCode> {
-    let q = match Query::parse(&args.query) {
+    // `@FILE`: the query is in a file (a query never starts with `@`; an argument is limited to 128 KiB).
+    let text = match args.query.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read the query from {path}"))?,
+        None => args.query.clone(),
+    };
+    let q = match Query::parse(&text) {
         Ok(q) => q,
         Err(e) => {
             eprintln!("auditlog: query: {}", sanitize(e.to_string().as_bytes()));
-            if let Some(line) = args.query.lines().nth(e.line().saturating_sub(1)) {
-                eprintln!("  {}", sanitize(line.as_bytes()));
-                eprintln!("  {}^", " ".repeat(e.column().saturating_sub(1)));
+            if let Some(line) = text.lines().nth(e.line().saturating_sub(1)) {
+                let (shown, caret) = around(line, e.column().saturating_sub(1));
+                eprintln!("  {}", sanitize(shown.as_bytes()));
+                eprintln!("  {}^", " ".repeat(caret));
             }
             return Ok(ExitCode::from(2));
         }
@@ -191,4 +216,21 @@ pub fn query(args: &QueryArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::around;
+
+    #[test]
+    fn long_error_lines_are_cut_around_the_column() {
+        assert_eq!(around("filter = 1", 7), ("filter = 1".to_string(), 7));
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let (shown, caret) = around(&line, 1000);
+        assert_eq!(shown.chars().count(), 102);
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        let (shown, caret) = around(&line, 2001);
+        assert_eq!((shown.chars().count(), caret), (61, 61));
+    }
 }

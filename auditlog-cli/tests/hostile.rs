@@ -446,3 +446,110 @@ fn a_folder_with_a_mix_of_formats_and_garbage() {
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["summary"]["records"].as_u64().unwrap(), evs.len() as u64);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Deeply nested and enormous queries (`auditlog query @FILE`: one argument is limited to 128 KiB by Linux)
+
+/// Each hostile query must finish within this, in a debug build (the slowest, a 300,000-term `or` chain, takes
+/// about 5 s there, parsing and compiling linearly; well under a second in release).
+const QUERY_TIME_LIMIT_S: f64 = 30.0;
+/// And stay under this peak resident set size (the query text is at most 7 MB).
+const QUERY_PEAK_LIMIT_KB: u64 = 256 * 1024;
+
+/// Runs `auditlog query @FILE LOG -o jsonl` with the query written to a file, over the first 60 records of
+/// the MariaDB audit log (the query is what is big): the output, after checking the time and memory bounds.
+fn hostile_query(dir: &Path, what: &str, query: &str) -> Output {
+    let qf = dir.join(format!("{what}.query"));
+    std::fs::write(&qf, query).unwrap();
+    let log = dir.join("server_audit.log");
+    if !log.exists() {
+        let all = std::fs::read_to_string(corpus("mariadb/server_audit.log")).unwrap();
+        std::fs::write(&log, all.lines().take(60).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    }
+    let arg = format!("@{}", qf.display());
+    let t = Instant::now();
+    let (o, peak) = run_measured(&["query", "-q", "-o", "jsonl", &arg, log.to_str().unwrap()]);
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!("{what}: {} bytes, exit {:?}, {secs:.2} s, peak {peak:?} KiB", query.len(), o.status.code());
+    assert!(secs < QUERY_TIME_LIMIT_S, "{what} took {secs:.1} s");
+    if let Some(kb) = peak {
+        assert!(kb < QUERY_PEAK_LIMIT_KB, "{what} peaked at {kb} KiB");
+    }
+    assert!(matches!(o.status.code(), Some(0 | 2)), "{what} crashed: {:?}\n{}", o.status, stderr(&o));
+    // The error context is cut around the column, never the whole multi-megabyte line.
+    assert!(o.stderr.len() < 4096, "{what}: {} bytes of stderr", o.stderr.len());
+    o
+}
+
+/// The `n` of `stats count(*) as n` (0 when no row).
+fn count(o: &Output) -> u64 {
+    jsonl(o).first().map_or(0, |r| r["n"].as_u64().unwrap())
+}
+
+#[test]
+fn queries_nested_100000_levels_deep_are_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 100_000;
+    for (what, q) in [
+        ("parentheses", format!("filter {}kind = \"query\"{}", "(".repeat(n), ")".repeat(n))),
+        ("not", format!("filter {}kind = \"query\"", "not ".repeat(n))),
+        ("not-parentheses", format!("filter {}kind = \"query\"{}", "not (".repeat(n), ")".repeat(n))),
+        ("unclosed", format!("filter {}", "(".repeat(n))),
+    ] {
+        let o = hostile_query(dir.path(), what, &q);
+        assert_eq!(o.status.code(), Some(2), "{what}");
+        let err = stderr(&o);
+        assert!(err.contains("line 1, column ") && err.contains("at most 64 nested parentheses or 'not'"), "{err}");
+        assert!(err.contains('^'), "{err}");
+    }
+}
+
+#[test]
+fn queries_of_several_megabytes_give_the_right_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = count(&hostile_query(dir.path(), "small", "filter conn_id = 3 | stats count(*) as n"));
+    assert!(want > 0);
+    // 600,000 values that match nothing, then 3: about 5 MB.
+    let values: Vec<String> = (1_000_000..1_600_000).map(|v| v.to_string()).collect();
+    let q = format!("filter conn_id in [{}, 3] | stats count(*) as n", values.join(", "));
+    assert!(q.len() > 5_000_000);
+    assert_eq!(count(&hostile_query(dir.path(), "in-list", &q)), want);
+    // A 300,000-term `or` chain (it was a tree as deep as the chain) and an `and` chain, 6 to 7 MB each.
+    let terms: Vec<String> = values.iter().step_by(2).map(|v| format!("conn_id = {v}")).collect();
+    let q = format!("filter {} or conn_id = 3 | stats count(*) as n", terms.join(" or "));
+    assert!(q.len() > 5_000_000);
+    assert_eq!(count(&hostile_query(dir.path(), "or-chain", &q)), want);
+    let terms: Vec<String> = values.iter().step_by(2).map(|v| format!("conn_id != {v}")).collect();
+    let q = format!("filter {} and conn_id = 3 | stats count(*) as n", terms.join(" and "));
+    assert_eq!(count(&hostile_query(dir.path(), "and-chain", &q)), want);
+}
+
+#[test]
+fn a_5_mb_string_literal_is_matched_or_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = "x".repeat(5 << 20);
+    // Valid: nothing matches, exit 0.
+    for (what, q) in [
+        ("eq", format!("filter sql = \"{big}\" | stats count(*) as n")),
+        ("substring", format!("filter sql like \"{big}\" | stats count(*) as n")),
+        ("in", format!("filter user in ['{big}', 'root'] | fields user | limit 1")),
+    ] {
+        let o = hostile_query(dir.path(), what, &q);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
+        if what == "in" {
+            assert_eq!(jsonl(&o), vec![serde_json::json!({"user": "root"})]);
+        } else {
+            assert_eq!(count(&o), 0, "{what}");
+        }
+    }
+    // Unterminated: an error at the opening quote.
+    let o = hostile_query(dir.path(), "unterminated", &format!("filter sql = \"{big}"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("line 1, column 14: expected a closing \" to end this string"), "{err}");
+    // As a regular expression: refused before the regex parser sees it (which took 500 MB and 7 s on it).
+    let o = hostile_query(dir.path(), "regex", &format!("filter sql like /{big}/ | stats count(*) as n"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("line 1, column 17: expected a regular expression of at most 65536 bytes"), "{err}");
+}

@@ -118,6 +118,38 @@ fn stream_inputs() {
     }
 }
 
+/// The `query` target: the input as lossy UTF-8 is a query; when it parses, 2 threads with small blocks give
+/// the rows of 1 thread over the fixed logs.
+#[test]
+fn query_inputs() {
+    let files = inputs("query");
+    assert!(!files.is_empty(), "no kept inputs for the query target");
+    for f in files {
+        checks::check_query(&String::from_utf8_lossy(&std::fs::read(&f).unwrap()));
+    }
+}
+
+/// Found by reading the parser for the hostile-query tests (too deep for the fuzzer's short inputs): `a or b or
+/// ...` was a left-nested tree as deep as the chain, so compiling, running and dropping a chain of some
+/// 100,000 terms overflowed the stack. Chains are flat now.
+#[test]
+fn regression_query_long_or_chain_is_flat() {
+    for op in [" or ", " and "] {
+        let terms: Vec<String> = (0..100_000).map(|k| format!("conn_id = {k}")).collect();
+        checks::check_query(&format!("filter {} | stats count(*) as n by user", terms.join(op)));
+    }
+}
+
+/// Found by the hostile-query tests: a 5 MB `like /regex/` took 500 MB in the regex parser before the
+/// compiled-size limit refused it; patterns over 64 KiB are refused first now.
+#[test]
+fn regression_query_enormous_regex_is_refused_first() {
+    let q = format!("filter sql like /{}/", "x".repeat(5 << 20));
+    let e = auditlog_core::query::Query::parse(&q).unwrap_err();
+    assert!(e.expected().starts_with("a regular expression of at most 65536 bytes"), "{e}");
+    checks::check_query(&q);
+}
+
 /// Found by `chunk`: a slow-log `# Time:` line with a valid time that is also a start-up banner
 /// (`... , Version: ... started with:`) was a chunk boundary, but the parser skips it as a banner, so the chunk
 /// after it lost the time that later entries inherit. Banner lines are no boundaries now (slow and general).

@@ -34,10 +34,13 @@ enum Operand2 {
     Lit(Value<'static>),
 }
 
+/// The longest `like /regex/` pattern, in bytes (longer ones would not fit the 1 MiB compiled-size limit).
+const MAX_REGEX_LEN: usize = 64 << 10;
+
 #[derive(Debug)]
 enum CExpr {
-    Or(Box<CExpr>, Box<CExpr>),
-    And(Box<CExpr>, Box<CExpr>),
+    Or(Vec<CExpr>),
+    And(Vec<CExpr>),
     Not(Box<CExpr>),
     Cmp(Operand2, CmpOp, Operand2),
     In(Operand2, Vec<Value<'static>>),
@@ -57,8 +60,8 @@ fn operand_value<'v>(o: &'v Operand2, get: &dyn Fn(&Src) -> Value<'v>) -> Value<
 impl CExpr {
     fn eval<'v>(&'v self, get: &dyn Fn(&Src) -> Value<'v>) -> bool {
         match self {
-            CExpr::Or(a, b) => a.eval(get) || b.eval(get),
-            CExpr::And(a, b) => a.eval(get) && b.eval(get),
+            CExpr::Or(terms) => terms.iter().any(|t| t.eval(get)),
+            CExpr::And(terms) => terms.iter().all(|t| t.eval(get)),
             CExpr::Not(a) => !a.eval(get),
             CExpr::Cmp(a, op, b) => {
                 let Some(o) = operand_value(a, get).compare(&operand_value(b, get)) else { return false };
@@ -216,8 +219,8 @@ impl Compiler<'_> {
 
     fn expr(&mut self, e: &Expr, per_event: bool) -> Result<CExpr, QueryError> {
         Ok(match e {
-            Expr::Or(a, b) => CExpr::Or(Box::new(self.expr(a, per_event)?), Box::new(self.expr(b, per_event)?)),
-            Expr::And(a, b) => CExpr::And(Box::new(self.expr(a, per_event)?), Box::new(self.expr(b, per_event)?)),
+            Expr::Or(terms) => CExpr::Or(terms.iter().map(|t| self.expr(t, per_event)).collect::<Result<_, _>>()?),
+            Expr::And(terms) => CExpr::And(terms.iter().map(|t| self.expr(t, per_event)).collect::<Result<_, _>>()?),
             Expr::Not(a) => CExpr::Not(Box::new(self.expr(a, per_event)?)),
             Expr::Cmp(a, op, b) => {
                 let mut l = self.operand(a, per_event)?;
@@ -243,6 +246,14 @@ impl Compiler<'_> {
             Expr::Like(a, Pattern::Substring(s)) => CExpr::Substr(self.operand(a, per_event)?, s.clone()),
             Expr::Like(a, Pattern::Regex(re, at)) => {
                 let o = self.operand(a, per_event)?;
+                // Checked before parsing: the regex parser needs about 100 bytes per pattern byte, so a 5 MB
+                // pattern took 500 MB before the compiled-size limit refused it.
+                if re.len() > MAX_REGEX_LEN {
+                    return Err(self.err(
+                        *at,
+                        format!("a regular expression of at most {MAX_REGEX_LEN} bytes (this one has {})", re.len()),
+                    ));
+                }
                 let re = regex::RegexBuilder::new(re)
                     .size_limit(1 << 20)
                     .dfa_size_limit(1 << 20)
@@ -899,26 +910,11 @@ impl<'q, 's> Runner<'q, 's> {
 
     /// Reads one input (a file or standard input). Errors are returned and recorded in the summary.
     pub fn add_input(&mut self, input: &Input) -> Result<ReadSummary, Error> {
-        let name = input.name();
-        #[allow(unreachable_patterns)]
-        let res = match input {
-            Input::Stdin => self.add_reader(&name, std::io::stdin().lock()),
-            Input::File(p) => match std::fs::File::open(p) {
-                Ok(f) => self.add_reader(&name, f),
-                Err(e) => Err(Error::from(e).with_path(p)),
-            },
-            _ => Err(Error::new(ErrorKind::InvalidArgument(format!("{name}: this input cannot be queried")))),
-        };
+        let res = input.with_reader(|name, r| self.add_reader(name, r));
         if let Err(e) = &res {
-            if self.summary.inputs.last().is_none_or(|i| i.file != name) {
-                self.summary.inputs.push(crate::analyze::InputSummary {
-                    file: name.clone(),
-                    read: ReadSummary::default(),
-                    error: Some(e.to_string()),
-                });
-            }
+            crate::source::note_failed_input(&mut self.summary.inputs, input, e);
         }
-        res.map_err(|e| if e.path().is_none() { e.with_path(name) } else { e })
+        res
     }
 
     /// Like [`Runner::add_reader`], with the format of this reader given (`None`: the options' format, else

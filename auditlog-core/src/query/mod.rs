@@ -159,3 +159,39 @@ impl Query {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 100,000-term `or` chain compiles, runs and drops without overflowing the stack (it was a tree as deep
+    /// as the chain).
+    #[test]
+    fn a_long_or_chain_runs() {
+        let log = b"1703817811000001,db-1,admin,203.0.113.7,1,0,FAILED_CONNECT,,,1045
+1703817813000003,db-1,app,10.0.0.5,99999,0,CONNECT,,,0
+1703817813000004,db-1,app,10.0.0.5,100000,0,CONNECT,,,0
+";
+        let terms: Vec<String> = (0..100_000).map(|k| format!("conn_id = {k}")).collect();
+        let q = Query::parse(&format!("filter {} | stats count(*) as n", terms.join(" or "))).unwrap();
+        let rows = q.run_bytes("audit.log", log, &QueryOptions::default()).unwrap();
+        assert_eq!(rows, vec![vec![Value::Int(2)]]);
+        let q = Query::parse(&format!("filter {} | stats count(*) as n", terms.join(" and "))).unwrap();
+        assert!(q.run_bytes("audit.log", log, &QueryOptions::default()).unwrap().is_empty(), "no event matches");
+    }
+
+    /// A 5 MB regular expression is refused before the regex parser (which took 500 MB on it) sees it; a long
+    /// one within the limit still works.
+    #[test]
+    fn an_enormous_regex_is_refused_quickly() {
+        let big = "x".repeat(5 << 20);
+        let t = std::time::Instant::now();
+        let e = Query::parse(&format!("filter sql like /{big}/")).unwrap_err();
+        assert!(t.elapsed().as_secs() < 5, "took {:?}", t.elapsed());
+        assert_eq!((e.line(), e.column()), (1, 17));
+        assert_eq!(e.expected(), format!("a regular expression of at most 65536 bytes (this one has {})", 5 << 20));
+        let log = b"1703817813000003,db-1,app,10.0.0.5,3,1,QUERY,shop,'SELECT 1',0\n";
+        let q = Query::parse(&format!("filter sql like /{}|SELECT/ | fields conn_id", "y".repeat(2000))).unwrap();
+        assert_eq!(q.run_bytes("audit.log", &log[..], &QueryOptions::default()).unwrap(), vec![vec![Value::Int(3)]]);
+    }
+}

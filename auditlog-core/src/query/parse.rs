@@ -79,8 +79,10 @@ pub(crate) enum Pattern {
 /// A filter expression.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
-    Or(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
+    /// The terms of an `or` chain, flat (a left-nested tree as deep as the chain overflowed the stack).
+    Or(Vec<Expr>),
+    /// The terms of an `and` chain, flat.
+    And(Vec<Expr>),
     Not(Box<Expr>),
     Cmp(Operand, CmpOp, Operand),
     In(Operand, Vec<(Lit, usize)>),
@@ -266,31 +268,39 @@ impl<'q> P<'q> {
     }
 
     fn or_expr<'a>(&self, i: &'a str, depth: usize) -> Res<'a, Expr> {
-        let (mut i, mut left) = self.and_expr(i, depth)?;
+        let (mut i, first) = self.and_expr(i, depth)?;
+        let mut terms = vec![first];
         loop {
             let (r, _) = ws(i)?;
             match kw("or").parse(r) {
                 Ok((r, _)) => {
                     let (r, right) = self.and_expr(r, depth)?;
-                    left = Expr::Or(Box::new(left), Box::new(right));
+                    terms.push(right);
                     i = r;
                 }
-                Err(_) => return Ok((i, left)),
+                Err(_) => {
+                    let single = if terms.len() == 1 { terms.pop() } else { None };
+                    return Ok((i, single.unwrap_or(Expr::Or(terms))));
+                }
             }
         }
     }
 
     fn and_expr<'a>(&self, i: &'a str, depth: usize) -> Res<'a, Expr> {
-        let (mut i, mut left) = self.unary(i, depth, "'or'")?;
+        let (mut i, first) = self.unary(i, depth, "'or'")?;
+        let mut terms = vec![first];
         loop {
             let (r, _) = ws(i)?;
             match kw("and").parse(r) {
                 Ok((r, _)) => {
                     let (r, right) = self.unary(r, depth, "'and'")?;
-                    left = Expr::And(Box::new(left), Box::new(right));
+                    terms.push(right);
                     i = r;
                 }
-                Err(_) => return Ok((i, left)),
+                Err(_) => {
+                    let single = if terms.len() == 1 { terms.pop() } else { None };
+                    return Ok((i, single.unwrap_or(Expr::And(terms))));
+                }
             }
         }
     }
@@ -704,4 +714,33 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Command>, QueryError> {
         let expected = if e.expected.is_empty() { "a valid query".to_string() } else { e.expected };
         QueryError::at(src, at, expected)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long `or`/`and` chain is one flat node: as a left-nested tree its depth was the chain's length, and
+    /// compiling, evaluating or dropping a chain of a few hundred thousand terms overflowed the stack.
+    #[test]
+    fn long_and_or_chains_are_flat() {
+        let n = 100_000;
+        let chain = |op: &str| {
+            let terms: Vec<String> = (0..n).map(|k| format!("conn_id = {k}")).collect();
+            format!("filter {}", terms.join(op))
+        };
+        for (op, want) in [(" or ", "or"), (" and ", "and")] {
+            let cmds = parse(&chain(op)).unwrap();
+            let Some(Command::Filter(e, _)) = cmds.first() else { panic!("not a filter: {cmds:?}") };
+            match (e, want) {
+                (Expr::Or(t), "or") | (Expr::And(t), "and") => assert_eq!(t.len(), n),
+                _ => panic!("not a flat {want}"),
+            }
+        }
+        let mixed = parse("filter a = 1 or b = 2 and c = 3 or not d = 4").unwrap();
+        let Some(Command::Filter(Expr::Or(t), _)) = mixed.first() else { panic!("{mixed:?}") };
+        assert!(matches!(t.as_slice(), [Expr::Cmp(..), Expr::And(a), Expr::Not(_)] if a.len() == 2));
+        let single = parse("filter (a = 1)").unwrap();
+        assert!(matches!(single.first(), Some(Command::Filter(Expr::Cmp(..), _))));
+    }
 }
