@@ -8,8 +8,7 @@
 
 use std::ops::Range;
 
-use crate::format::common::{iso_timestamp, short_timestamp};
-use crate::format::{errorlog, general, is_banner, Format};
+use crate::format::{errorlog, general, is_banner, slow, Format};
 
 /// True when a record of `format` starting with the line `text` can start a chunk.
 #[must_use]
@@ -30,13 +29,7 @@ pub fn is_boundary(format: Format, text: &[u8]) -> bool {
 
 /// A `# Time:` line whose time parses (`# Time: 2021-...Z` or `# Time: 071015 21:43:52`).
 fn slow_time_line(text: &[u8]) -> bool {
-    let Some(v) = text.strip_prefix(b"# Time:") else { return false };
-    let v = v.trim_ascii_start();
-    if v.get(10) == Some(&b'T') {
-        iso_timestamp(v).is_ok()
-    } else {
-        short_timestamp(v).is_ok()
-    }
+    text.strip_prefix(b"# Time:").and_then(slow::time_value).is_some()
 }
 
 /// The first boundary line start at or after `from` (a line start is `0` or just after a `\n`), scanning at most

@@ -173,7 +173,8 @@ fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
     ((!user.is_empty()).then_some(user), (!host.is_empty()).then_some(host), id)
 }
 
-fn time_value(v: &[u8]) -> Option<(Timestamp, Dialect)> {
+/// The time of a `# Time:` line (the text after the colon): ISO 8601 (5.7+) or legacy `YYMMDD H:MM:SS`.
+pub(crate) fn time_value(v: &[u8]) -> Option<(Timestamp, Dialect)> {
     let v = v.trim_ascii_start();
     if v.get(10) == Some(&b'T') {
         iso_timestamp(v).ok().map(|(_, t)| (t, Dialect::Mysql57))
