@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs fuzz targets one after another, each for SECONDS (default 900), logging libFuzzer's output with wall-clock
+# seconds so `fuzz/plateau.sh` can tell when each stopped finding coverage.
+#
+#   nice -n 19 fuzz/run-all.sh 900 stream sniff parse_audit ...   # logs in fuzz/logs/TARGET.log
+#
+# A target's corpus (fuzz/corpus/TARGET, git-ignored) starts from fuzz/seeds/TARGET when it does not exist yet;
+# `stream` and `sniff` take every parser's seeds, as they read all formats.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs=${1:-900}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    targets=(stream sniff parse_audit parse_general parse_slow parse_error chunk analyze query)
+fi
+mkdir -p logs
+for t in "${targets[@]}"; do
+    if [ ! -d "corpus/$t" ]; then
+        mkdir -p "corpus/$t"
+        case $t in
+            stream | sniff) cp seeds/parse_*/* "corpus/$t/" ;;
+            *) if [ -d "seeds/$t" ]; then cp "seeds/$t"/* "corpus/$t/"; fi ;;
+        esac
+    fi
+    echo "== $t: $secs s from $(date -u +%FT%TZ)" >>"logs/$t.log"
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 2>&1 |
+        while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done >>"logs/$t.log" || true
+done
