@@ -5,7 +5,8 @@
 #   nice -n 19 fuzz/run-all.sh 900 stream sniff parse_audit ...   # logs in fuzz/logs/TARGET.log
 #
 # A target's corpus (fuzz/corpus/TARGET, git-ignored) starts from fuzz/seeds/TARGET when it does not exist yet;
-# `stream` and `sniff` take every parser's seeds, as they read all formats.
+# `stream` and `sniff` take every parser's seeds, as they read all formats. `-timeout=300`: a hang is still
+# caught, but a run paused for a while (SIGSTOP, to benchmark on a quiet machine) is not reported as one.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-900}
@@ -24,6 +25,6 @@ for t in "${targets[@]}"; do
         esac
     fi
     echo "== $t: $secs s from $(date -u +%FT%TZ)" >>"logs/$t.log"
-    RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 2>&1 |
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=300 2>&1 |
         while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done >>"logs/$t.log" || true
 done

@@ -117,12 +117,15 @@ where
         match piece {
             Piece::Block { data, start } => {
                 let mut parser = Parser::new(format);
-                for item in parser.records(data, start, true) {
+                let mut recs = parser.records(&data, start, true);
+                for item in &mut recs {
                     count(&item);
                     if sink(item).is_break() {
                         return Ok(sc.summary(counts));
                     }
                 }
+                sc.block_lines(memchr::memchr_iter(b'\n', &data).count() as u64);
+                sc.recycle(data);
             }
             Piece::Items(items) => {
                 for item in items {
@@ -137,38 +140,28 @@ where
     Ok(sc.summary(counts))
 }
 
-/// Reads until `buf` holds at least `want` bytes or the input ends. Returns true at end of input.
+/// Reads until `buf` holds at least `want` bytes or the input ends (true). Reads into the spare capacity
+/// (`read_to_end` through `take`), so the buffer is never zeroed first. On error, what was read stays in `buf`.
 fn fill<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, summary: &mut ReadSummary) -> Result<bool, Error> {
-    while buf.len() < want {
-        let old = buf.len();
-        buf.resize(want, 0);
-        let n = loop {
-            match r.read(buf.get_mut(old..).unwrap_or_default()) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    buf.truncate(old);
-                    return Err(e.into());
-                }
-            }
-        };
-        buf.truncate(old + n);
-        summary.bytes += n as u64;
-        summary.lines += memchr::memchr_iter(b'\n', buf.get(old..).unwrap_or_default()).count() as u64;
-        if n == 0 {
-            return Ok(true);
-        }
+    let Some(need) = want.checked_sub(buf.len()).filter(|n| *n > 0) else { return Ok(false) };
+    buf.reserve(need);
+    let old = buf.len();
+    let res = r.by_ref().take(need as u64).read_to_end(buf);
+    summary.bytes += (buf.len() - old) as u64;
+    match res {
+        Ok(n) => Ok(n < need),
+        Err(e) => Err(e.into()),
     }
-    Ok(false)
 }
 
 /// A unit of work handed out by the [`Scanner`].
-pub(crate) enum Piece<'s> {
+pub(crate) enum Piece {
     /// Whole records starting at a chunk boundary (or the input start): parse with a fresh [`Parser`], in one
-    /// go or split further with [`crate::chunk::split`].
+    /// go or split further with [`crate::chunk::split`]. Say how many lines it held with [`Scanner::block_lines`]
+    /// before asking for the next piece, and give the buffer back with [`Scanner::recycle`].
     Block {
         /// The bytes.
-        data: &'s [u8],
+        data: Vec<u8>,
         /// Where they start in the input.
         start: Position,
     },
@@ -178,16 +171,23 @@ pub(crate) enum Piece<'s> {
 }
 
 /// Cuts an input into [`Piece`]s of whole records, in bounded memory. Used by [`read`] and by the parallel
-/// analysis, so both see exactly the same records.
+/// analysis, so both see exactly the same records. Blocks are handed out as owned buffers, so the caller can
+/// parse one while the scanner reads the next; spent buffers come back through [`Scanner::recycle`] and
+/// are reused.
 pub(crate) struct Scanner<'r> {
     r: Box<dyn Read + 'r>,
     opts: ReadOptions,
     format: Format,
+    /// The bytes read and not yet handed out, starting at `pos`.
     buf: Vec<u8>,
-    /// Bytes at the front of `buf` handed out as the last block, to drop on the next call.
-    handed_out: usize,
+    /// Buffers given back, for reuse.
+    spare: Vec<Vec<u8>>,
     eof: bool,
     pos: Position,
+    /// True from handing out a block until the caller says how many lines it held.
+    awaiting_lines: bool,
+    /// Line ends handed out so far.
+    newlines: u64,
     /// State for sequential stretches; `None` when the buffer starts at a boundary.
     fallback: Option<Parser>,
     summary: ReadSummary,
@@ -209,7 +209,7 @@ impl<'r> Scanner<'r> {
         let mut buf = Vec::with_capacity(opts.block_size.max(SNIFF_BYTES));
         let (eof, pending) = match fill(&mut r, &mut buf, opts.block_size.max(SNIFF_BYTES), &mut summary) {
             Ok(eof) => (eof, None),
-            Err(e) => (true, Some(broken_off(e, &mut buf, &summary))),
+            Err(e) => (true, Some(broken_off(e, &mut buf, Position::START, &summary))),
         };
         if buf.is_empty() {
             if let Some(e) = pending {
@@ -231,9 +231,11 @@ impl<'r> Scanner<'r> {
             opts: opts.clone(),
             format,
             buf,
-            handed_out: 0,
+            spare: Vec::new(),
             eof,
             pos: Position::START,
+            awaiting_lines: false,
+            newlines: 0,
             fallback: None,
             last_byte,
             summary,
@@ -250,7 +252,7 @@ impl<'r> Scanner<'r> {
         let eof = match fill(&mut self.r, &mut self.buf, want, &mut self.summary) {
             Ok(eof) => eof,
             Err(e) => {
-                self.pending = Some(broken_off(e, &mut self.buf, &self.summary));
+                self.pending = Some(broken_off(e, &mut self.buf, self.pos, &self.summary));
                 true
             }
         };
@@ -270,6 +272,8 @@ impl<'r> Scanner<'r> {
         s.records = counts.records;
         s.malformed = counts.malformed;
         s.skipped = counts.skipped;
+        // Lines handed out, and those read but not handed out (an early stop).
+        s.lines = self.newlines + memchr::memchr_iter(b'\n', &self.buf).count() as u64;
         // A final line without a line end still counts as a line.
         if self.eof && self.last_byte.is_some_and(|b| b != b'\n') {
             s.lines += 1;
@@ -277,22 +281,43 @@ impl<'r> Scanner<'r> {
         s
     }
 
-    fn hand_out(&mut self, n: usize) -> Piece<'_> {
+    /// Hands out the first `n` bytes as a block; the rest moves to a (reused) buffer of its own.
+    fn hand_out(&mut self, n: usize) -> Piece {
         let start = self.pos;
-        let data = self.buf.get(..n).unwrap_or_default();
-        self.pos = Position {
-            byte: start.byte + n as u64,
-            line: start.line + memchr::memchr_iter(b'\n', data).count() as u64,
-        };
-        self.handed_out = n;
+        let mut next = self.spare.pop().unwrap_or_default();
+        next.clear();
+        next.reserve(self.opts.block_size.max(self.buf.len().saturating_sub(n)));
+        next.extend_from_slice(self.buf.get(n..).unwrap_or_default());
+        let mut data = std::mem::replace(&mut self.buf, next);
+        data.truncate(n);
+        self.pos.byte += n as u64;
+        self.awaiting_lines = true;
         self.fallback = None;
         Piece::Block { data, start }
     }
 
+    /// Says how many line ends the block handed out last held: the caller counts them while splitting or
+    /// parsing it, so they are counted once. Must come before the next [`Scanner::next_piece`].
+    pub(crate) fn block_lines(&mut self, lines: u64) {
+        if self.awaiting_lines {
+            self.pos.line += lines;
+            self.newlines += lines;
+            self.awaiting_lines = false;
+        }
+    }
+
+    /// Takes back the buffer of a block handed out, for reuse.
+    pub(crate) fn recycle(&mut self, mut data: Vec<u8>) {
+        // Keep a buffer or two of the usual size; one grown by a giant record is let go.
+        if self.spare.len() < 2 && data.capacity() <= 2 * self.opts.block_size.max(SNIFF_BYTES) {
+            data.clear();
+            self.spare.push(data);
+        }
+    }
+
     /// The next piece, or `None` at the end of the input.
-    pub(crate) fn next_piece(&mut self) -> Result<Option<Piece<'_>>, Error> {
-        self.buf.drain(..self.handed_out.min(self.buf.len()));
-        self.handed_out = 0;
+    pub(crate) fn next_piece(&mut self) -> Result<Option<Piece>, Error> {
+        debug_assert!(!self.awaiting_lines, "block_lines must follow every block");
         loop {
             if self.buf.is_empty() && self.eof {
                 return match self.pending.take() {
@@ -325,13 +350,14 @@ impl<'r> Scanner<'r> {
     }
 
     /// Parses sequentially what is complete in the buffer; reports and skips a record over the limit.
-    fn sequential(&mut self) -> Result<Piece<'_>, Error> {
+    fn sequential(&mut self) -> Result<Piece, Error> {
         let parser = self.fallback.get_or_insert_with(|| Parser::new(self.format));
         let (items, consumed, next) = {
             let mut recs = parser.records(&self.buf, self.pos, self.eof);
             let items: Vec<Item<'static>> = (&mut recs).map(into_owned).collect();
             (items, recs.consumed(), recs.position())
         };
+        self.newlines += memchr::memchr_iter(b'\n', self.buf.get(..consumed).unwrap_or_default()).count() as u64;
         self.buf.drain(..consumed);
         self.pos = next;
         if consumed > 0 || self.eof {
@@ -350,6 +376,7 @@ impl<'r> Scanner<'r> {
         loop {
             if let Some(nl) = memchr::memchr(b'\n', &self.buf) {
                 len += nl as u64 + 1;
+                self.newlines += 1;
                 self.buf.drain(..=nl);
                 break;
             }
@@ -389,9 +416,10 @@ impl<'r> Scanner<'r> {
 
 /// A read error in the middle of an input: drops the incomplete line at the end of `buf` (its bytes are not
 /// trustworthy, and the error names it) and locates the error at that line.
-fn broken_off(e: Error, buf: &mut Vec<u8>, read_so_far: &ReadSummary) -> Error {
+fn broken_off(e: Error, buf: &mut Vec<u8>, buf_start: Position, read_so_far: &ReadSummary) -> Error {
     buf.truncate(memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1));
-    e.with_pos(Position { byte: read_so_far.bytes, line: read_so_far.lines + 1 })
+    let line = buf_start.line + memchr::memchr_iter(b'\n', buf).count() as u64;
+    e.with_pos(Position { byte: read_so_far.bytes, line })
 }
 
 /// A gzip decoder whose errors say what happened and what to do: the stream is cut short or corrupt.

@@ -511,6 +511,9 @@ impl Fold<Ctx> for Partial {
 
 /// Reads one input through the [`Scanner`], folding blocks in parallel and handing the partials to `deliver`
 /// in input order; `deliver` may stop the read early. On error, returns what was read.
+///
+/// Reading overlaps parsing: while the pool folds one block, the calling thread reads the next one, cuts it
+/// into chunks and counts their lines (the only pass that counts lines).
 pub(crate) fn scan<R, F, C>(
     reader: R,
     read: &ReadOptions,
@@ -531,66 +534,116 @@ where
         Err(e) => return Err((ReadSummary::default(), e)),
     };
     let format = sc.format();
-    loop {
-        let piece = match sc.next_piece() {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(e) => return Err((sc.summary(ReadSummary::default()), e)),
-        };
-        match piece {
-            Piece::Block { data, start } => {
-                for p in fold_block::<F, C>(format, data, start, pool, threads, min_chunk, ctx) {
-                    if deliver(p).is_break() {
+    let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, Vec<F>)>();
+    // With one thread everything runs on the calling thread; with more, the calling thread reads while the
+    // pool folds.
+    let overlap = threads > 1;
+    pool.in_place_scope(|scope| {
+        // Whether a block is being folded on the pool; its partials come back through `rx` with its buffer.
+        let mut in_flight = false;
+        loop {
+            let piece = match sc.next_piece() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    settle(&rx, &mut sc, &mut in_flight, &mut deliver);
+                    return Err((sc.summary(ReadSummary::default()), e));
+                }
+            };
+            match piece {
+                Piece::Block { data, start } => {
+                    let plan = plan_block(format, &data, start, threads, min_chunk);
+                    sc.block_lines(plan.lines);
+                    if !settle(&rx, &mut sc, &mut in_flight, &mut deliver) {
+                        return Ok(sc.summary(ReadSummary::default()));
+                    }
+                    if overlap {
+                        let tx = tx.clone();
+                        in_flight = true;
+                        scope.spawn(move |_| {
+                            let parts = fold_block::<F, C>(format, &data, &plan.chunks, ctx);
+                            let _ = tx.send((data, parts));
+                        });
+                    } else {
+                        let parts = fold_block::<F, C>(format, &data, &plan.chunks, ctx);
+                        sc.recycle(data);
+                        if !parts.into_iter().all(|p| deliver(p).is_continue()) {
+                            return Ok(sc.summary(ReadSummary::default()));
+                        }
+                    }
+                }
+                Piece::Items(items) => {
+                    if !settle(&rx, &mut sc, &mut in_flight, &mut deliver) {
+                        return Ok(sc.summary(ReadSummary::default()));
+                    }
+                    let mut part = F::default();
+                    for item in items {
+                        part.add(item, ctx);
+                    }
+                    if deliver(part).is_break() {
                         return Ok(sc.summary(ReadSummary::default()));
                     }
                 }
             }
-            Piece::Items(items) => {
-                let mut part = F::default();
-                for item in items {
-                    part.add(item, ctx);
-                }
-                if deliver(part).is_break() {
-                    return Ok(sc.summary(ReadSummary::default()));
-                }
-            }
         }
-    }
-    Ok(sc.summary(ReadSummary::default()))
+        settle(&rx, &mut sc, &mut in_flight, &mut deliver);
+        Ok(sc.summary(ReadSummary::default()))
+    })
 }
 
-/// Splits a block into chunks, parses and folds them on the pool, and returns the partials in order.
-fn fold_block<F, C>(
-    format: Format,
-    data: &[u8],
-    start: Position,
-    pool: &rayon::ThreadPool,
-    threads: usize,
-    min_chunk: usize,
-    ctx: &C,
-) -> Vec<F>
+/// Waits for the block in flight, if any, takes its buffer back and delivers its partials in order; false
+/// when `deliver` stops the read.
+fn settle<F>(
+    rx: &std::sync::mpsc::Receiver<(Vec<u8>, Vec<F>)>,
+    sc: &mut Scanner<'_>,
+    in_flight: &mut bool,
+    deliver: &mut impl FnMut(F) -> std::ops::ControlFlow<()>,
+) -> bool {
+    if !std::mem::take(in_flight) {
+        return true;
+    }
+    // The sender lives until the spawned fold has sent, so this only fails if that fold panicked (the scope
+    // then re-raises the panic).
+    let Ok((data, parts)) = rx.recv() else { return true };
+    sc.recycle(data);
+    parts.into_iter().all(|p| deliver(p).is_continue())
+}
+
+/// How a block is cut into chunks: each chunk's range and start position, and the line ends in the block.
+struct BlockPlan {
+    chunks: Vec<(std::ops::Range<usize>, Position)>,
+    lines: u64,
+}
+
+fn plan_block(format: Format, data: &[u8], start: Position, threads: usize, min_chunk: usize) -> BlockPlan {
+    let n = if threads <= 1 { 1 } else { (data.len() / min_chunk.max(1)).clamp(1, threads * 4) };
+    let ranges = crate::chunk::split(format, data, n);
+    let mut chunks = Vec::with_capacity(ranges.len());
+    let mut line = start.line;
+    for r in ranges {
+        let pos = Position { byte: start.byte + r.start as u64, line };
+        line += memchr::memchr_iter(b'\n', data.get(r.clone()).unwrap_or_default()).count() as u64;
+        chunks.push((r, pos));
+    }
+    BlockPlan { chunks, lines: line - start.line }
+}
+
+/// Parses and folds the chunks of a block on the pool, and returns the partials in order.
+fn fold_block<F, C>(format: Format, data: &[u8], chunks: &[(std::ops::Range<usize>, Position)], ctx: &C) -> Vec<F>
 where
     F: Fold<C>,
     C: Sync + ?Sized,
 {
-    let n = if threads <= 1 { 1 } else { (data.len() / min_chunk.max(1)).clamp(1, threads * 4) };
-    let ranges = crate::chunk::split(format, data, n);
-    let mut starts = Vec::with_capacity(ranges.len());
-    let mut line = start.line;
-    for r in &ranges {
-        starts.push(Position { byte: start.byte + r.start as u64, line });
-        line += memchr::memchr_iter(b'\n', data.get(r.clone()).unwrap_or_default()).count() as u64;
-    }
-    let work = |(r, pos): (&std::ops::Range<usize>, Position)| {
+    let work = |(r, pos): &(std::ops::Range<usize>, Position)| {
         let mut part = F::default();
         let mut parser = Parser::new(format);
-        for item in parser.records(data.get(r.clone()).unwrap_or_default(), pos, true) {
+        for item in parser.records(data.get(r.clone()).unwrap_or_default(), *pos, true) {
             part.add(item, ctx);
         }
         part
     };
-    if ranges.len() == 1 {
-        return ranges.iter().zip(starts).map(work).collect();
+    if chunks.len() == 1 {
+        return chunks.iter().map(work).collect();
     }
-    pool.install(|| ranges.par_iter().zip(starts).map(work).collect())
+    chunks.par_iter().map(work).collect()
 }

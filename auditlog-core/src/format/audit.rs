@@ -19,6 +19,10 @@ pub(crate) struct State;
 /// Whether the line at `at` is a truncation marker; `None` when the buffer ends inside a line that could still
 /// become one. Decided exactly like the parse of that line would, so split parsing equals one pass.
 fn marker_follows(cur: &Cursor<'_>, at: usize) -> Option<bool> {
+    // A marker line, trimmed, starts with `[`: any other first byte rules it out without finding the line end.
+    if cur.buf.get(at).is_some_and(|b| *b != b'[' && !b.is_ascii_whitespace()) {
+        return Some(false);
+    }
     match cur.peek(at) {
         Peek::Line(l) => Some(is_truncation_marker(l.text)),
         Peek::End => Some(false),
