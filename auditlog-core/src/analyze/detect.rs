@@ -18,7 +18,9 @@ const EVIDENCE: usize = 10;
 /// One login attempt, counted once across the logs that recorded it.
 struct Attempt<'a> {
     login: &'a Login,
-    origins: Vec<Origin>,
+    /// The records of the attempt (indices into `all`), the first one `login`.
+    group: Group,
+    all: &'a [Login],
 }
 
 impl Attempt<'_> {
@@ -30,6 +32,9 @@ impl Attempt<'_> {
     }
     fn failed(&self) -> bool {
         !self.login.ok && self.login.retcode != Some(1044)
+    }
+    fn origins(&self) -> impl Iterator<Item = Origin> + '_ {
+        self.group.members().filter_map(|i| self.all.get(i)).map(|l| l.origin)
     }
 }
 
@@ -44,40 +49,83 @@ fn conn_compatible(a: Option<u64>, b: Option<u64>) -> bool {
 /// per record when floods of look-alike records arrive within [`SAME_RECORD_US`].
 const PAIR_SCAN: usize = 64;
 
+/// The log types records can come from; a group holds at most one record of each.
+const LOGS: [LogType; 4] = [LogType::Audit, LogType::General, LogType::Slow, LogType::Error];
+
+/// The records of one event written to several logs: indices into the records, in the order they joined; at
+/// most one per log type, so a group needs no allocation of its own.
+#[derive(Clone, Copy)]
+struct Group([u32; 4]);
+
+impl Group {
+    const NONE: u32 = u32::MAX;
+
+    fn new(first: usize) -> Self {
+        Group([u32::try_from(first).unwrap_or(Self::NONE), Self::NONE, Self::NONE, Self::NONE])
+    }
+    fn members(self) -> impl Iterator<Item = usize> {
+        self.0.into_iter().take_while(|i| *i != Self::NONE).map(|i| i as usize)
+    }
+    fn first(self) -> usize {
+        self.0[0] as usize
+    }
+    fn push(&mut self, i: usize) {
+        if let Some(slot) = self.0.iter_mut().find(|s| **s == Self::NONE) {
+            *slot = u32::try_from(i).unwrap_or(Self::NONE);
+        }
+    }
+}
+
 /// Groups records that are the same event written to several logs (audit, general, error or slow log of one
 /// server): a record joins the earliest group under one of its keys that started at most [`SAME_RECORD_US`]
 /// before it, has no record of its log yet and is `compatible`; otherwise it starts a group. Records must come in
 /// time order. Each key keeps, per log, a queue of the groups still missing that log, so the work per record is
-/// bounded (amortized constant) whatever the rate of records.
+/// bounded (amortized constant) whatever the rate of records. Only logs that occur among the records get
+/// queues, and queues whose groups are all too old to be joined are dropped as time moves on, so the memory
+/// beyond one small group per record is bounded by the records of one [`SAME_RECORD_US`] window.
 fn pair_across_logs<'a, T, K: std::hash::Hash + Eq + Clone>(
     items: &'a [T],
     ts: impl Fn(&T) -> i64,
     log: impl Fn(&T) -> LogType,
     keys: impl Fn(&'a T) -> Vec<K>,
     compatible: impl Fn(&T, &T) -> bool,
-) -> Vec<Vec<&'a T>> {
-    const LOGS: [LogType; 4] = [LogType::Audit, LogType::General, LogType::Slow, LogType::Error];
-    let mut groups: Vec<Vec<&'a T>> = Vec::with_capacity(items.len());
+) -> Vec<Group> {
+    let present: Vec<LogType> = LOGS.into_iter().filter(|l| items.iter().any(|x| log(x) == *l)).collect();
+    let mut groups: Vec<Group> = Vec::with_capacity(items.len());
     let mut queues: HashMap<(K, LogType), std::collections::VecDeque<usize>> = HashMap::new();
-    let has_log = |g: &[&T], l: LogType| g.iter().any(|x| log(x) == l);
-    for item in items {
+    if present.len() < 2 {
+        // One log type only: every record is an event of its own.
+        groups.extend((0..items.len()).map(Group::new));
+        return groups;
+    }
+    let has_log = |g: Group, l: LogType| g.members().any(|i| items.get(i).is_some_and(|x| log(x) == l));
+    let first_ts = |g: Group| items.get(g.first()).map(&ts);
+    let mut next_sweep = 0;
+    for (idx, item) in items.iter().enumerate() {
         let (t, l) = (ts(item), log(item));
+        if idx >= next_sweep {
+            // Queues whose newest group is too old hold only groups no record can join any more.
+            queues.retain(|_, q| {
+                q.back().and_then(|g| groups.get(*g)).and_then(|g| first_ts(*g)).is_some_and(|f| t - f <= SAME_RECORD_US)
+            });
+            next_sweep = idx + queues.len().max(4096);
+        }
         let ks = keys(item);
         let mut joined = None;
         'keys: for k in &ks {
             let Some(q) = queues.get_mut(&(k.clone(), l)) else { continue };
             while let Some(&g) = q.front() {
-                let group = groups.get(g).map(Vec::as_slice).unwrap_or_default();
-                let old = group.first().is_none_or(|f| t - ts(f) > SAME_RECORD_US);
-                if old || has_log(group, l) {
+                let group = groups.get(g).copied();
+                let old = group.and_then(first_ts).is_none_or(|f| t - f > SAME_RECORD_US);
+                if old || group.is_some_and(|g| has_log(g, l)) {
                     q.pop_front();
                 } else {
                     break;
                 }
             }
             for (i, &g) in q.iter().enumerate().take(PAIR_SCAN) {
-                let group = groups.get(g).map(Vec::as_slice).unwrap_or_default();
-                if let Some(first) = group.first() {
+                let Some(group) = groups.get(g).copied() else { continue };
+                if let Some(first) = items.get(group.first()) {
                     if !has_log(group, l) && compatible(first, item) {
                         joined = Some(g);
                         q.remove(i);
@@ -87,12 +135,12 @@ fn pair_across_logs<'a, T, K: std::hash::Hash + Eq + Clone>(
             }
         }
         match joined.and_then(|g| groups.get_mut(g)) {
-            Some(group) => group.push(item),
+            Some(group) => group.push(idx),
             None => {
                 let g = groups.len();
-                groups.push(vec![item]);
+                groups.push(Group::new(idx));
                 for k in &ks {
-                    for other in LOGS.into_iter().filter(|o| *o != l) {
+                    for other in present.iter().copied().filter(|o| *o != l) {
                         queues.entry((k.clone(), other)).or_default().push_back(g);
                     }
                 }
@@ -132,10 +180,7 @@ fn dedupe(logins: &[Login]) -> Vec<Attempt<'_>> {
     );
     groups
         .into_iter()
-        .filter_map(|g| {
-            let login = *g.first()?;
-            Some(Attempt { login, origins: g.iter().map(|l| l.origin).collect() })
-        })
+        .filter_map(|group| Some(Attempt { login: logins.get(group.first())?, group, all: logins }))
         .collect()
 }
 
@@ -300,7 +345,7 @@ fn burst_finding(
     let t1 = s.last().map_or(t0, |a| a.login.ts);
     let severity = if hit.is_some() { Severity::Critical } else { Severity::High };
     let mut f = Finding::new(Detector::FailedLoginBurst, severity, title, t0, t1, s.len() as u64);
-    let origins = s.iter().chain(hit.as_ref()).flat_map(|a| a.origins.iter().copied());
+    let origins = s.iter().chain(hit.as_ref()).flat_map(|a| a.origins());
     (f.evidence, f.evidence_total, f.logs) = evidence(origins, names);
     f.pattern = Some(pattern);
     f.followed_by_success = Some(hit.is_some());
@@ -356,7 +401,8 @@ fn dcl_findings(mut facts: Vec<DclFact>, logins: &[Login], known: Option<&Baseli
         |a, b| conn_compatible(a.conn_id, b.conn_id),
     );
     let mut out = Vec::new();
-    for g in groups {
+    for group in groups {
+        let g: Vec<&DclFact> = group.members().filter_map(|i| facts.get(i)).collect();
         let Some(first) = g.first() else { continue };
         let account = g
             .iter()
@@ -435,7 +481,7 @@ fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestam
         let title = format!("{u} logged in from a new host {h} ({} login{plural})", list.len());
         let mut f =
             Finding::new(Detector::UnusualHost, severity, title, first.login.ts, last.login.ts, list.len() as u64);
-        (f.evidence, f.evidence_total, f.logs) = evidence(list.iter().flat_map(|a| a.origins.iter().copied()), names);
+        (f.evidence, f.evidence_total, f.logs) = evidence(list.iter().flat_map(|a| a.origins()), names);
         f.user = Some(u.to_string());
         f.users = vec![u.to_string()];
         f.host = Some(h.to_string());
@@ -461,6 +507,8 @@ fn top(map: super::Counts) -> Vec<Count> {
 /// Takes the logins out of the fold (no copy: they are the largest part of the state), sorted by time.
 fn sorted_logins(acc: &mut Partial) -> Vec<Login> {
     let mut logins = std::mem::take(&mut acc.logins);
+    // Merging partials grew the list by doubling: give the slack back before the detectors allocate theirs.
+    logins.shrink_to_fit();
     logins.sort_by_key(|a| (a.ts, a.origin));
     logins
 }
