@@ -316,7 +316,12 @@ impl<'a> SlowMetrics<'a> {
     /// The value of the first metric named `key` (case-sensitive, as written: `Query_time`, `Rows_sent`).
     #[must_use]
     pub fn get(&self, key: &str) -> Option<MetricValue<'_>> {
-        self.iter().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+        metric_in(&self.header, key)
+    }
+
+    /// The metrics with their values as written, in order, without typing them.
+    pub(crate) fn raw_pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        metric_raw_pairs_in(&self.header)
     }
 
     /// Copies the borrowed bytes.
@@ -328,7 +333,12 @@ impl<'a> SlowMetrics<'a> {
 
 /// The first metric `key` in metric header lines, borrowing from them.
 pub(crate) fn metric_in<'a>(header: &'a [u8], key: &str) -> Option<MetricValue<'a>> {
-    header.split(|&b| b == b'\n').flat_map(metric_pairs).find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+    metric_raw_in(header, key).map(MetricValue::parse)
+}
+
+/// Every metric of the header lines with its value as written.
+pub(crate) fn metric_raw_pairs_in(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    header.split(|&b| b == b'\n').flat_map(metric_raw_pairs)
 }
 
 /// The raw value of the first metric `key` in metric header lines (`Schema: 2024` is a name, not a number).
@@ -346,13 +356,15 @@ fn metric_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], MetricValue<'_>)> {
 fn metric_raw_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let body = line.strip_prefix(b"#").unwrap_or_default();
-    let skip = body.trim_ascii_start().starts_with(b"Time:")
-        || body.trim_ascii_start().starts_with(b"User@Host:")
-        || body.trim_ascii_start().starts_with(b"explain:")
-        || body.trim_ascii_start().starts_with(b"administrator command:");
+    let lead = body.trim_ascii_start();
+    let skip =
+        [&b"Time:"[..], b"User@Host:", b"explain:", b"administrator command:"].iter().any(|p| lead.starts_with(p));
     let mut toks = body.split(|b| *b == b' ' || *b == b'\t').filter(|t| !t.is_empty()).peekable();
-    let mut out: Vec<(&[u8], &[u8])> = Vec::new();
-    if !skip {
+    // Lazily, without collecting: the digest and the parser look up a few keys per record.
+    std::iter::from_fn(move || {
+        if skip {
+            return None;
+        }
         while let Some(t) = toks.next() {
             let Some(key) = t.strip_suffix(b":") else { continue };
             if key.is_empty() || !key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
@@ -362,10 +374,10 @@ fn metric_raw_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
                 Some(v) if !v.ends_with(b":") => toks.next().unwrap_or_default(),
                 _ => &[][..],
             };
-            out.push((key, value));
+            return Some((key, value));
         }
-    }
-    out.into_iter()
+        None
+    })
 }
 
 /// Fields only some formats have.

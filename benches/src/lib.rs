@@ -123,19 +123,21 @@ pub fn generate(kind: Kind, bytes: u64, seed: u64, out: &mut dyn Write) -> io::R
                 use std::fmt::Write as _;
                 let ts = iso(us);
                 let qt = r.below(3_000_000);
-                let _ = writeln!(
+                let _ = write!(
                     line,
-                    "# Time: {ts}\n# User@Host: {user}[{user}] @  [{host}]  Id: {conn}\n# Query_time: {}.{:06}  Lock_time: 0.000{:03} Rows_sent: {}  Rows_examined: {}\nuse shop;\nSET timestamp={};\nSELECT c.id, c.name, SUM(o.total) FROM customers c JOIN orders o ON o.customer_id = c.id\nWHERE c.id IN ({}, {}, {}) GROUP BY c.id;",
+                    "# Time: {ts}\n# User@Host: {user}[{user}] @  [{host}]  Id: {conn}\n# Query_time: {}.{:06}  Lock_time: 0.000{:03} Rows_sent: {}  Rows_examined: {}\n",
                     qt / 1_000_000,
                     qt % 1_000_000,
                     r.below(1000),
                     r.below(100),
                     r.below(100_000),
-                    us / 1_000_000,
-                    r.below(1000),
-                    r.below(1000),
-                    r.below(1000)
                 );
+                if r.below(4) == 0 {
+                    line.push_str("use shop;\n");
+                }
+                let _ = writeln!(line, "SET timestamp={};", us / 1_000_000);
+                slow_statement(&mut r, &mut line);
+                line.push('\n');
             }
             Kind::Error => {
                 use std::fmt::Write as _;
@@ -151,6 +153,37 @@ pub fn generate(kind: Kind, bytes: u64, seed: u64, out: &mut dyn Write) -> io::R
         written += line.len() as u64;
     }
     Ok(written)
+}
+
+/// One statement of a slow log: a mix of shapes (joins, IN and VALUES lists, LIMIT with offsets, comments,
+/// quoted strings with escapes, NULL, multi-line text) over 60 tables, about a thousand fingerprint classes.
+fn slow_statement(r: &mut Rng, line: &mut String) {
+    use std::fmt::Write as _;
+    const COLS: [&str; 6] = ["id", "status", "created_at", "customer_id", "total", "note"];
+    let t = format!("{}_{}", TABLES[r.below(TABLES.len() as u64) as usize], r.below(10));
+    let col = COLS[r.below(COLS.len() as u64) as usize];
+    let id = r.below(1_000_000);
+    let _ = match r.below(16) {
+        0..=3 => write!(line, "SELECT * FROM {t} WHERE {col} = {id};"),
+        4 => write!(
+            line,
+            "SELECT c.id, c.name, SUM(o.total) FROM customers c JOIN {t} o ON o.customer_id = c.id\nWHERE c.id IN ({}) GROUP BY c.id ORDER BY c.id ASC;",
+            (0..1 + r.below(8)).map(|_| r.below(1000).to_string()).collect::<Vec<_>>().join(", ")
+        ),
+        5 => write!(line, "/* app:checkout */ SELECT {col}, COUNT(*) FROM {t} WHERE note LIKE 'O\\'Brien%' GROUP BY {col} LIMIT {}, {};", r.below(500), 10 + r.below(90)),
+        6..=7 => write!(
+            line,
+            "INSERT INTO {t} ({col}, note, total) VALUES {};",
+            (0..1 + r.below(4)).map(|_| format!("({id}, 'gift, \\\"wrapped\\\"', {}.{:02})", r.below(999), r.below(100))).collect::<Vec<_>>().join(", ")
+        ),
+        8..=9 => write!(line, "UPDATE {t} SET {col} = {col} + 1, updated_at = NOW() WHERE id = {id} AND deleted_at IS NULL;"),
+        10 => write!(line, "DELETE FROM {t} WHERE created_at < '2024-0{}-01 00:00:00' LIMIT 1000;", 1 + r.below(9)),
+        11 => write!(line, "SELECT id FROM {t} WHERE {col} IS NOT NULL AND status IN ('new', 'paid') ORDER BY id DESC LIMIT {} OFFSET {};", 10 + r.below(40), r.below(10_000)),
+        12 => write!(line, "SELECT /*+ MAX_EXECUTION_TIME(1000) */ {col} FROM {t}\n  WHERE id BETWEEN {id} AND {}\n  ORDER BY {col} ASC;", id + r.below(100)),
+        13 => write!(line, "SELECT a.{col} FROM {t} a WHERE a.id = {id} UNION SELECT b.{col} FROM archive_{t} b WHERE b.id = {id};"),
+        14 => write!(line, "REPLACE INTO {t} SET id = {id}, note = 'x', total = NULL;"),
+        _ => write!(line, "CALL refresh_{t}({id}, 'batch-{}');", r.below(100)),
+    };
 }
 
 /// RFC 3339 UTC with microseconds, for the MySQL 8.0 layouts.

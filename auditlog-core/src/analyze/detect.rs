@@ -106,7 +106,10 @@ fn pair_across_logs<'a, T, K: std::hash::Hash + Eq + Clone>(
         if idx >= next_sweep {
             // Queues whose newest group is too old hold only groups no record can join any more.
             queues.retain(|_, q| {
-                q.back().and_then(|g| groups.get(*g)).and_then(|g| first_ts(*g)).is_some_and(|f| t - f <= SAME_RECORD_US)
+                q.back()
+                    .and_then(|g| groups.get(*g))
+                    .and_then(|g| first_ts(*g))
+                    .is_some_and(|f| t - f <= SAME_RECORD_US)
             });
             next_sweep = idx + queues.len().max(4096);
         }

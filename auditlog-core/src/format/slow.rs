@@ -251,7 +251,22 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         header_end = off;
     }
     let header = raw.get(metrics_start.unwrap_or(header_end)..header_end).unwrap_or_default();
-    let metric = |k: &str| crate::event::metric_in(header, k);
+    // The metrics the event's own fields come from, in one pass (first occurrence of each key).
+    let (mut thread_id, mut schema, mut errno, mut last_errno) = (None, None, None, None);
+    for (k, v) in crate::event::metric_raw_pairs_in(header) {
+        let slot = match k {
+            b"Thread_id" => &mut thread_id,
+            b"Schema" => &mut schema,
+            b"Errno" => &mut errno,
+            b"Last_errno" => &mut last_errno,
+            _ => continue,
+        };
+        slot.get_or_insert(v);
+    }
+    let int = |v: Option<&[u8]>| match v.map(MetricValue::parse) {
+        Some(MetricValue::Int(n)) => Some(n),
+        _ => None,
+    };
     let mut body = raw.get(header_end..).unwrap_or_default();
     let mut db: Option<&[u8]> = None;
     let mut set_ts = None;
@@ -297,17 +312,10 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
     ev.ts = ts;
     ev.user = user.and_then(opt);
     ev.host = host.and_then(opt);
-    ev.conn_id = id.or_else(|| match metric("Thread_id") {
-        Some(MetricValue::Int(n)) => Some(n),
-        _ => None,
-    });
+    ev.conn_id = id.or_else(|| int(thread_id));
     // The raw text: a database may be named `no`, `yes` or `2024`, which type as a flag or a number.
-    let schema = crate::event::metric_raw_in(header, "Schema").filter(|s| !s.is_empty());
-    ev.db = db.or(schema).and_then(opt);
-    ev.retcode = ["Errno", "Last_errno"].iter().find_map(|k| match metric(k) {
-        Some(MetricValue::Int(n)) => i64::try_from(n).ok(),
-        _ => None,
-    });
+    ev.db = db.or(schema.filter(|s| !s.is_empty())).and_then(opt);
+    ev.retcode = [errno, last_errno].into_iter().find_map(|v| int(v).and_then(|n| i64::try_from(n).ok()));
     ev.op = op.map(Cow::Borrowed);
     ev.sql = sql.map(|s| Sql::new(s, Escaping::Raw));
     let admin = kind == EventKind::Command;
