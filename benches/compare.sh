@@ -66,9 +66,18 @@ fi
 echo
 floor=""
 printf '%-44s %9s %10s %9s %10s\n' "command (on $(basename "$slow"))" "seconds" "MiB/s" "x first" "peak MiB"
-row "auditlog digest (2 threads)" "$sbytes" "$BIN" digest -q --limit 0 -o json "$slow"
+row "auditlog digest (2 threads)" "$sbytes" sh -c "'$BIN' digest -q --limit 0 -o json '$slow' > '$WORK/digest.json'"
 if command -v pt-query-digest > /dev/null; then
-    RUNS=1 row "pt-query-digest --output json" "$sbytes" pt-query-digest --output json --limit 100% "$slow"
+    RUNS=1 row "pt-query-digest --output json" "$sbytes" sh -c "pt-query-digest --output json --limit 100% '$slow' > '$WORK/pt.json'"
+    # Same classes and counts? pt writes `x + 1` as `x ? ?` (a deliberate difference, see README), so ours is
+    # compared with its `+ ?` written that way.
+    python3 - "$WORK/digest.json" "$WORK/pt.json" <<'PY'
+import json, sys
+ours = {c["fingerprint"].replace(" + ?", " ? ?"): c["count"] for c in json.load(open(sys.argv[1]))["classes"]}
+pt = {c["fingerprint"]: c["query_count"] for c in json.load(open(sys.argv[2]))["classes"]}
+same = sum(1 for k, n in ours.items() if pt.get(k) == n)
+print(f"digest classes: {len(ours)} ours, {len(pt)} pt-query-digest, {same} with the same fingerprint and count")
+PY
 else
     echo "pt-query-digest not installed (apt-get install percona-toolkit): row skipped"
 fi

@@ -15,7 +15,7 @@ for f in "${files[@]}"; do
             printf "%-14s %-21s %8d %8s %10s %8ds %s\n", t, start, (last - t0) / 60, c0 "->" cov, execs,
                 last - gain, crash + 0
         }
-        /^[0-9]+ == / { flush(); start = $4; t0 = 0; cov = ""; c0 = ""; execs = ""; crash = 0; next }
+        /^== / { flush(); start = $6; t0 = 0; cov = ""; c0 = ""; execs = ""; crash = 0; next }
         / cov: / {
             if (t0 == 0) t0 = $1
             for (i = 1; i <= NF; i++) if ($i == "cov:") c = $(i + 1) + 0

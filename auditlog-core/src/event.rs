@@ -20,6 +20,9 @@ pub enum LogType {
 }
 
 impl LogType {
+    /// Every log type, in declaration order (`LogType::ALL[t as usize] == t`).
+    pub const ALL: [LogType; 4] = [LogType::Audit, LogType::General, LogType::Slow, LogType::Error];
+
     /// The lower-case name used in every output (`audit`, `general`, `slow`, `error`).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -93,6 +96,19 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in declaration order (`EventKind::ALL[k as usize] == k`).
+    pub const ALL: [EventKind; 9] = [
+        EventKind::Connect,
+        EventKind::FailedConnect,
+        EventKind::Disconnect,
+        EventKind::ChangeUser,
+        EventKind::Query,
+        EventKind::Table,
+        EventKind::Command,
+        EventKind::Message,
+        EventKind::Other,
+    ];
+
     /// The snake-case name used in outputs.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -548,4 +564,32 @@ impl<'a> Event<'a> {
 #[must_use]
 pub fn lossy(b: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_variant_in_declaration_order() {
+        // The analysis indexes arrays by `as usize`: ALL must follow the declarations exactly.
+        for (i, l) in LogType::ALL.into_iter().enumerate() {
+            assert_eq!(l as usize, i);
+        }
+        for (i, k) in EventKind::ALL.into_iter().enumerate() {
+            assert_eq!(k as usize, i);
+        }
+        // A variant added without its ALL entry fails to compile here.
+        match EventKind::Other {
+            EventKind::Connect
+            | EventKind::FailedConnect
+            | EventKind::Disconnect
+            | EventKind::ChangeUser
+            | EventKind::Query
+            | EventKind::Table
+            | EventKind::Command
+            | EventKind::Message
+            | EventKind::Other => {}
+        }
+    }
 }

@@ -496,9 +496,9 @@ fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestam
     out
 }
 
-fn top(map: super::Counts) -> Vec<Count> {
+fn top(counter: super::Counter) -> Vec<Count> {
     let mut merged: BTreeMap<String, u64> = BTreeMap::new();
-    for (k, v) in map {
+    for (k, v) in counter.into_map() {
         *merged.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += v;
     }
     let mut v: Vec<Count> = merged.into_iter().map(|(name, count)| Count { name, count }).collect();
@@ -566,8 +566,8 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
             .then_with(|| a.title.cmp(&b.title))
     });
     let mut per_log: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for ((log, kind), n) in &acc.kinds {
-        per_log.entry(log.as_str().to_string()).or_default().insert(kind.as_str().to_string(), *n);
+    for ((log, kind), n) in acc.kinds.iter() {
+        per_log.entry(log.as_str().to_string()).or_default().insert(kind.as_str().to_string(), n);
     }
     let logins_count = Logins {
         successful: attempts.iter().filter(|a| a.login.ok).count() as u64,

@@ -158,11 +158,12 @@ pub(crate) struct Partial {
     skipped: u64,
     filtered: u64,
     no_time: u64,
-    kinds: BTreeMap<(LogType, EventKind), u64>,
-    users: Counts,
-    hosts: Counts,
-    dbs: Counts,
-    ops: Counts,
+    /// Records per log type and kind, indexed by their declaration order (see [`KindCounts`]).
+    kinds: KindCounts,
+    users: Counter,
+    hosts: Counter,
+    dbs: Counter,
+    ops: Counter,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     logins: Vec<Login>,
@@ -181,13 +182,81 @@ fn sql_may_be_dcl<'e>(ev: &'e Event<'_>) -> Option<&'e crate::event::Sql<'e>> {
 /// lists are sorted, so a fast non-cryptographic hash with a per-process seed is enough.
 pub(crate) type Counts = HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>;
 
-fn bump(map: &mut Counts, key: Option<&[u8]>) {
-    if let Some(k) = key {
-        if let Some(n) = map.get_mut(k) {
-            *n += 1;
-        } else {
-            map.insert(k.into(), 1);
+fn add_count(map: &mut Counts, key: &[u8], n: u64) {
+    if let Some(c) = map.get_mut(key) {
+        *c += n;
+    } else {
+        map.insert(key.into(), n);
+    }
+}
+
+/// Occurrences per value, with the current run of equal values counted before it reaches the map: records
+/// of one session follow each other with the same user, host and database, and a byte comparison is cheaper
+/// than hashing. The map is exact once [`Counter::into_map`] flushed the run.
+#[derive(Debug, Default)]
+pub(crate) struct Counter {
+    run: Vec<u8>,
+    run_len: u64,
+    map: Counts,
+}
+
+impl Counter {
+    fn bump(&mut self, key: Option<&[u8]>) {
+        let Some(k) = key else { return };
+        if self.run_len > 0 && self.run == k {
+            self.run_len += 1;
+            return;
         }
+        self.flush();
+        self.run.clear();
+        self.run.extend_from_slice(k);
+        self.run_len = 1;
+    }
+
+    fn flush(&mut self) {
+        if self.run_len > 0 {
+            add_count(&mut self.map, &self.run, self.run_len);
+            self.run_len = 0;
+        }
+    }
+
+    fn merge(&mut self, mut later: Counter) {
+        later.flush();
+        for (k, v) in later.map {
+            add_count(&mut self.map, &k, v);
+        }
+    }
+
+    pub(crate) fn into_map(mut self) -> Counts {
+        self.flush();
+        self.map
+    }
+}
+
+/// Records per (log type, kind), indexed by declaration order: a fixed array, no lookup per record.
+#[derive(Debug, Default)]
+pub(crate) struct KindCounts([[u64; EventKind::ALL.len()]; LogType::ALL.len()]);
+
+impl KindCounts {
+    fn bump(&mut self, log: LogType, kind: EventKind) {
+        if let Some(n) = self.0.get_mut(log as usize).and_then(|row| row.get_mut(kind as usize)) {
+            *n += 1;
+        }
+    }
+
+    fn merge(&mut self, later: &KindCounts) {
+        for (mine, theirs) in self.0.iter_mut().zip(&later.0) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+    }
+
+    /// The non-zero counts, by log type and kind.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = ((LogType, EventKind), u64)> + '_ {
+        LogType::ALL.into_iter().zip(&self.0).flat_map(|(log, row)| {
+            EventKind::ALL.into_iter().zip(row).filter(|(_, n)| **n > 0).map(move |(kind, n)| ((log, kind), *n))
+        })
     }
 }
 
@@ -234,11 +303,11 @@ impl Partial {
                 return;
             }
         }
-        *self.kinds.entry((ev.log, ev.kind)).or_insert(0) += 1;
-        bump(&mut self.users, ev.user.as_deref());
-        bump(&mut self.hosts, ev.host.as_deref());
-        bump(&mut self.dbs, ev.db.as_deref());
-        bump(&mut self.ops, ev.op.as_deref());
+        self.kinds.bump(ev.log, ev.kind);
+        self.users.bump(ev.user.as_deref());
+        self.hosts.bump(ev.host.as_deref());
+        self.dbs.bump(ev.db.as_deref());
+        self.ops.bump(ev.op.as_deref());
         let Some(ts) = ev.ts else {
             self.no_time += 1;
             return;
@@ -285,15 +354,11 @@ impl Partial {
         self.skipped += o.skipped;
         self.filtered += o.filtered;
         self.no_time += o.no_time;
-        for (k, v) in o.kinds {
-            *self.kinds.entry(k).or_insert(0) += v;
-        }
+        self.kinds.merge(&o.kinds);
         for (mine, theirs) in
             [(&mut self.users, o.users), (&mut self.hosts, o.hosts), (&mut self.dbs, o.dbs), (&mut self.ops, o.ops)]
         {
-            for (k, v) in theirs {
-                *mine.entry(k).or_insert(0) += v;
-            }
+            mine.merge(theirs);
         }
         self.first = match (self.first, o.first) {
             (Some(a), Some(b)) => Some(a.min(b)),
