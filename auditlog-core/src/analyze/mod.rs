@@ -599,19 +599,18 @@ where
         Err(e) => return Err((ReadSummary::default(), e)),
     };
     let format = sc.format();
-    let (tx, rx) = std::sync::mpsc::channel::<(Vec<u8>, Vec<F>)>();
     // With one thread everything runs on the calling thread; with more, the calling thread reads while the
-    // pool folds.
+    // pool folds up to `DEPTH` blocks, so the pool never waits for a read or a merge.
     let overlap = threads > 1;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut flight = InFlight { rx, sent: 0, delivered: 0, arrived: BTreeMap::new() };
     pool.in_place_scope(|scope| {
-        // Whether a block is being folded on the pool; its partials come back through `rx` with its buffer.
-        let mut in_flight = false;
         loop {
             let piece = match sc.next_piece() {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(e) => {
-                    settle(&rx, &mut sc, &mut in_flight, &mut deliver);
+                    flight.settle_all(&mut sc, &mut deliver);
                     return Err((sc.summary(ReadSummary::default()), e));
                 }
             };
@@ -619,16 +618,22 @@ where
                 Piece::Block { data, start } => {
                     let plan = plan_block(format, &data, start, threads, min_chunk);
                     sc.block_lines(plan.lines);
-                    if !settle(&rx, &mut sc, &mut in_flight, &mut deliver) {
-                        return Ok(sc.summary(ReadSummary::default()));
-                    }
                     if overlap {
-                        let tx = tx.clone();
-                        in_flight = true;
+                        let (tx, seq) = (tx.clone(), flight.sent);
+                        flight.sent += 1;
                         scope.spawn(move |_| {
-                            let parts = fold_block::<F, C>(format, &data, &plan.chunks, ctx);
-                            let _ = tx.send((data, parts));
+                            // A panic is sent back and re-raised on the calling thread, which would otherwise
+                            // wait for this block forever.
+                            let parts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                fold_block::<F, C>(format, &data, &plan.chunks, ctx)
+                            }));
+                            let _ = tx.send((seq, data, parts));
                         });
+                        while flight.sent - flight.delivered > DEPTH {
+                            if !flight.settle_oldest(&mut sc, &mut deliver) {
+                                return Ok(sc.summary(ReadSummary::default()));
+                            }
+                        }
                     } else {
                         let parts = fold_block::<F, C>(format, &data, &plan.chunks, ctx);
                         sc.recycle(data);
@@ -638,7 +643,7 @@ where
                     }
                 }
                 Piece::Items(items) => {
-                    if !settle(&rx, &mut sc, &mut in_flight, &mut deliver) {
+                    if !flight.settle_all(&mut sc, &mut deliver) {
                         return Ok(sc.summary(ReadSummary::default()));
                     }
                     let mut part = F::default();
@@ -651,27 +656,60 @@ where
                 }
             }
         }
-        settle(&rx, &mut sc, &mut in_flight, &mut deliver);
+        flight.settle_all(&mut sc, &mut deliver);
         Ok(sc.summary(ReadSummary::default()))
     })
 }
 
-/// Waits for the block in flight, if any, takes its buffer back and delivers its partials in order; false
-/// when `deliver` stops the read.
-fn settle<F>(
-    rx: &std::sync::mpsc::Receiver<(Vec<u8>, Vec<F>)>,
-    sc: &mut Scanner<'_>,
-    in_flight: &mut bool,
-    deliver: &mut impl FnMut(F) -> std::ops::ControlFlow<()>,
-) -> bool {
-    if !std::mem::take(in_flight) {
-        return true;
+/// Blocks folded on the pool at once, besides the one being read.
+const DEPTH: u64 = 2;
+
+/// What a spawned fold sends back: its sequence number, its buffer, and its partials (or its panic).
+type Folded<F> = (u64, Vec<u8>, std::thread::Result<Vec<F>>);
+
+/// The blocks spawned on the pool, delivered in input order whatever order they finish in.
+struct InFlight<F> {
+    rx: std::sync::mpsc::Receiver<Folded<F>>,
+    sent: u64,
+    delivered: u64,
+    arrived: BTreeMap<u64, (Vec<u8>, std::thread::Result<Vec<F>>)>,
+}
+
+impl<F> InFlight<F> {
+    /// Waits for the oldest block not delivered, takes its buffer back and delivers its partials; false when
+    /// `deliver` stops the read.
+    fn settle_oldest(
+        &mut self,
+        sc: &mut Scanner<'_>,
+        deliver: &mut impl FnMut(F) -> std::ops::ControlFlow<()>,
+    ) -> bool {
+        if self.delivered == self.sent {
+            return true;
+        }
+        let (data, parts) = loop {
+            if let Some(done) = self.arrived.remove(&self.delivered) {
+                break done;
+            }
+            // Every spawned fold sends exactly once, panic or not, and the sender outlives the loop.
+            let Ok((seq, data, parts)) = self.rx.recv() else { return true };
+            self.arrived.insert(seq, (data, parts));
+        };
+        self.delivered += 1;
+        sc.recycle(data);
+        match parts {
+            Ok(parts) => parts.into_iter().all(|p| deliver(p).is_continue()),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
-    // The sender lives until the spawned fold has sent, so this only fails if that fold panicked (the scope
-    // then re-raises the panic).
-    let Ok((data, parts)) = rx.recv() else { return true };
-    sc.recycle(data);
-    parts.into_iter().all(|p| deliver(p).is_continue())
+
+    fn settle_all(&mut self, sc: &mut Scanner<'_>, deliver: &mut impl FnMut(F) -> std::ops::ControlFlow<()>) -> bool {
+        while self.delivered < self.sent {
+            if !self.settle_oldest(sc, deliver) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// How a block is cut into chunks: each chunk's range and start position, and the line ends in the block.
