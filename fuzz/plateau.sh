@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Summarises the runs logged by `fuzz/run-all.sh`: per run, the coverage at start and end, executions, and how
-# long before the end coverage last grew (a plateau is a long stretch without growth).
+# long before the end coverage last grew (a plateau is a long stretch without growth), and crashes (libFuzzer
+# errors: panics, timeouts, out-of-memory; "slowest unit" notes are not crashes).
 #
 #   fuzz/plateau.sh [TARGET ...]
 set -euo pipefail
@@ -24,7 +25,7 @@ for f in "${files[@]}"; do
             if (c > cov + 0) { cov = c; gain = $1 }
             execs = n; last = $1
         }
-        /Test unit written|ERROR: libFuzzer|deadly signal/ { crash++ }
+        /ERROR: libFuzzer|deadly signal/ { crash++ }
         END { flush() }
     ' "$f"
 done

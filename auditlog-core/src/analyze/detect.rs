@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use super::{
-    AnalyzeOptions, Baseline, BurstOptions, Count, DclFact, Detector, Evidence, Finding, InputSummary, Login, Logins,
-    MalformedExample, Origin, Partial, Pattern, Report, Severity, Summary,
+    AnalyzeOptions, Baseline, BurstOptions, Count, DclFact, Detector, Evidence, Finding, Ident, Idents, InputSummary,
+    Login, Logins, MalformedExample, Origin, Partial, Pattern, Report, Severity, Summary,
 };
 use crate::event::LogType;
 use crate::time::Timestamp;
@@ -21,17 +21,18 @@ struct Attempt<'a> {
     /// The records of the attempt (indices into `all`), the first one `login`.
     group: Group,
     all: &'a [Login],
+    idents: &'a Idents,
 }
 
-impl Attempt<'_> {
-    fn user(&self) -> &str {
-        self.login.user.as_deref().unwrap_or("")
+impl<'a> Attempt<'a> {
+    fn user(&self) -> &'a str {
+        self.idents.get(self.login.user).unwrap_or("")
     }
-    fn host(&self) -> &str {
-        self.login.host.as_deref().unwrap_or("")
+    fn host(&self) -> &'a str {
+        self.idents.get(self.login.host).unwrap_or("")
     }
     fn failed(&self) -> bool {
-        !self.login.ok && self.login.retcode != Some(1044)
+        !self.login.ok && !self.login.db_denied
     }
     fn origins(&self) -> impl Iterator<Item = Origin> + '_ {
         self.group.members().filter_map(|i| self.all.get(i)).map(|l| l.origin)
@@ -155,27 +156,26 @@ fn pair_across_logs<'a, T, K: std::hash::Hash + Eq + Clone>(
 
 /// What makes two login records the same attempt.
 #[derive(Clone, PartialEq, Eq, Hash)]
-enum LoginKey<'a> {
+enum LoginKey {
     /// Outcome, refused-database, user, host.
-    Host(bool, bool, Option<&'a str>, Option<&'a str>),
+    Host(bool, bool, Ident, Ident),
     /// Outcome, refused-database, user, connection id: the error log names the matched account for 1044
     /// (`'u'@'10.0.0.%'`), so with equal connection ids the host may differ.
-    Conn(bool, bool, Option<&'a str>, u64),
+    Conn(bool, bool, Ident, u64),
 }
 
 /// Merges records of the same login attempt from different logs (audit, general, error of one server): same
 /// outcome, user, host (or connection id) and compatible connection ids, at most 2 s apart, each log at most
 /// once per attempt.
-fn dedupe(logins: &[Login]) -> Vec<Attempt<'_>> {
+fn dedupe<'a>(logins: &'a [Login], idents: &'a Idents) -> Vec<Attempt<'a>> {
     let groups = pair_across_logs(
         logins,
         |l| l.ts.epoch_micros(),
         |l| l.origin.log,
         |l| {
-            let c1044 = l.retcode == Some(1044);
-            let mut k = vec![LoginKey::Host(l.ok, c1044, l.user.as_deref(), l.host.as_deref())];
+            let mut k = vec![LoginKey::Host(l.ok, l.db_denied, l.user, l.host)];
             if let Some(c) = l.conn_id {
-                k.push(LoginKey::Conn(l.ok, c1044, l.user.as_deref(), c));
+                k.push(LoginKey::Conn(l.ok, l.db_denied, l.user, c));
             }
             k
         },
@@ -183,7 +183,7 @@ fn dedupe(logins: &[Login]) -> Vec<Attempt<'_>> {
     );
     groups
         .into_iter()
-        .filter_map(|group| Some(Attempt { login: logins.get(group.first())?, group, all: logins }))
+        .filter_map(|group| Some(Attempt { login: logins.get(group.first())?, group, all: logins, idents }))
         .collect()
 }
 
@@ -387,12 +387,18 @@ pub(crate) fn is_public(host: &str) -> bool {
 }
 
 /// DCL statements, each once across logs, with the executing account.
-fn dcl_findings(mut facts: Vec<DclFact>, logins: &[Login], known: Option<&Baseline>, names: &[String]) -> Vec<Finding> {
+fn dcl_findings(
+    mut facts: Vec<DclFact>,
+    logins: &[Login],
+    idents: &Idents,
+    known: Option<&Baseline>,
+    names: &[String],
+) -> Vec<Finding> {
     facts.sort_by_key(|a| (a.ts, a.origin));
     // Who runs a general-log connection: its Connect line.
     let mut sessions: HashMap<(u32, u64), (&str, &str)> = HashMap::new();
     for l in logins.iter().filter(|l| l.ok) {
-        if let (Some(c), Some(u), Some(h)) = (l.conn_id, l.user.as_deref(), l.host.as_deref()) {
+        if let (Some(c), Some(u), Some(h)) = (l.conn_id, idents.get(l.user), idents.get(l.host)) {
             sessions.insert((l.origin.input, c), (u, h));
         }
     }
@@ -533,13 +539,14 @@ fn learn_from(attempts: &[Attempt<'_>], until: Option<Timestamp>) -> Baseline {
 
 pub(crate) fn learn(mut acc: Partial) -> Baseline {
     let logins = sorted_logins(&mut acc);
-    learn_from(&dedupe(&logins), None)
+    learn_from(&dedupe(&logins, &acc.idents), None)
 }
 
 pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOptions) -> Report {
     let names: Vec<String> = inputs.iter().map(|i| i.file.clone()).collect();
     let logins = sorted_logins(&mut acc);
-    let attempts = dedupe(&logins);
+    let idents = std::mem::take(&mut acc.idents);
+    let attempts = dedupe(&logins, &idents);
     let o = &opts.burst;
     let mut findings = bursts(&attempts, o, &names);
     // The unusual-host baseline: given, or learned from the first part of the period.
@@ -552,7 +559,7 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
         }
         _ => (None, "off", None),
     };
-    findings.extend(dcl_findings(acc.dcl, &logins, baseline.as_ref(), &names));
+    findings.extend(dcl_findings(acc.dcl, &logins, &idents, baseline.as_ref(), &names));
     if let Some(b) = &baseline {
         findings.extend(unusual(&attempts, b, learned_until, &names));
     }
@@ -572,7 +579,7 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
     let logins_count = Logins {
         successful: attempts.iter().filter(|a| a.login.ok).count() as u64,
         failed: attempts.iter().filter(|a| a.failed()).count() as u64,
-        database_denied: attempts.iter().filter(|a| !a.login.ok && a.login.retcode == Some(1044)).count() as u64,
+        database_denied: attempts.iter().filter(|a| !a.login.ok && a.login.db_denied).count() as u64,
     };
     let malformed_examples = acc
         .malformed_examples

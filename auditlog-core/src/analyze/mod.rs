@@ -109,16 +109,64 @@ pub(crate) struct Origin {
     pub(crate) log: LogType,
 }
 
-/// A successful or failed login.
+/// A successful or failed login: about 56 bytes and no allocation, as one is kept per login; user and host
+/// are ids into the fold's [`Idents`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Login {
     pub(crate) ts: Timestamp,
     pub(crate) ok: bool,
-    pub(crate) retcode: Option<i64>,
-    pub(crate) user: Option<Box<str>>,
-    pub(crate) host: Option<Box<str>>,
+    /// Refused because the account may not use the database (errno 1044): not a failed login.
+    pub(crate) db_denied: bool,
+    pub(crate) user: Ident,
+    pub(crate) host: Ident,
     pub(crate) conn_id: Option<u64>,
     pub(crate) origin: Origin,
+}
+
+/// A user or host name of a login, by its id in [`Idents`]; [`Ident::NONE`] when the record had none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Ident(u32);
+
+impl Ident {
+    pub(crate) const NONE: Ident = Ident(u32::MAX);
+}
+
+/// The distinct user and host names of logins (as text, invalid UTF-8 replaced), each stored once: memory
+/// grows with distinct names, not with logins.
+#[derive(Debug, Default)]
+pub(crate) struct Idents {
+    ids: HashMap<Box<str>, Ident, foldhash::fast::RandomState>,
+    names: Vec<Box<str>>,
+}
+
+impl Idents {
+    fn intern_text(&mut self, t: &str) -> Ident {
+        if let Some(id) = self.ids.get(t) {
+            return *id;
+        }
+        // Past u32::MAX - 1 distinct names (never in practice) new names share the last id.
+        let id = Ident(u32::try_from(self.names.len()).unwrap_or(u32::MAX - 1).min(u32::MAX - 1));
+        self.names.push(t.into());
+        self.ids.insert(t.into(), id);
+        id
+    }
+
+    fn intern(&mut self, b: Option<&[u8]>) -> Ident {
+        match b {
+            Some(b) => self.intern_text(&String::from_utf8_lossy(b)),
+            None => Ident::NONE,
+        }
+    }
+
+    /// The name, or `None` for [`Ident::NONE`].
+    pub(crate) fn get(&self, id: Ident) -> Option<&str> {
+        self.names.get(id.0 as usize).map(|n| &**n)
+    }
+
+    /// Takes in the names of `later`, returning the new id of each of its ids (by index).
+    fn absorb(&mut self, later: Idents) -> Vec<Ident> {
+        later.names.iter().map(|n| self.intern_text(n)).collect()
+    }
 }
 
 /// A DCL statement.
@@ -167,6 +215,7 @@ pub(crate) struct Partial {
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     logins: Vec<Login>,
+    idents: Idents,
     dcl: Vec<DclFact>,
     malformed_examples: Vec<(u32, Position, String, String)>,
 }
@@ -316,15 +365,18 @@ impl Partial {
         self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
         let origin = Origin { input: ctx.input, pos: ev.pos, log: ev.log };
         match ev.kind {
-            EventKind::Connect | EventKind::FailedConnect => self.logins.push(Login {
-                ts,
-                ok: ev.kind == EventKind::Connect,
-                retcode: ev.retcode,
-                user: text(ev.user.as_deref()),
-                host: text(ev.host.as_deref()),
-                conn_id: ev.conn_id,
-                origin,
-            }),
+            EventKind::Connect | EventKind::FailedConnect => {
+                let (user, host) = (self.idents.intern(ev.user.as_deref()), self.idents.intern(ev.host.as_deref()));
+                self.logins.push(Login {
+                    ts,
+                    ok: ev.kind == EventKind::Connect,
+                    db_denied: ev.retcode == Some(1044),
+                    user,
+                    host,
+                    conn_id: ev.conn_id,
+                    origin,
+                });
+            }
             EventKind::Query => {
                 if let Some(sql) = sql_may_be_dcl(ev) {
                     let plain = sql.text();
@@ -368,7 +420,9 @@ impl Partial {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        self.logins.extend(o.logins);
+        let remap = self.idents.absorb(o.idents);
+        let id = |i: Ident| if i == Ident::NONE { i } else { remap.get(i.0 as usize).copied().unwrap_or(Ident::NONE) };
+        self.logins.extend(o.logins.into_iter().map(|l| Login { user: id(l.user), host: id(l.host), ..l }));
         self.dcl.extend(o.dcl);
         let room = examples.saturating_sub(self.malformed_examples.len());
         self.malformed_examples.extend(o.malformed_examples.into_iter().take(room));
