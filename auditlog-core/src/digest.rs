@@ -160,7 +160,7 @@ pub fn fingerprint(sql: &[u8]) -> String {
     let s = if has(&s, "in") { collapse_lists(&s, "in", "in(?+)") } else { s };
     let s = if has(&s, "value") { collapse_values(&s) } else { s };
     let s = if has(&s, "limit ?") { limit(&s) } else { s };
-    let s = if has(&s, "order by") {
+    let s = if has(&s, "order by") && has(&s, " asc") {
         let s = s.replace(" asc,", ",").replace(" asc ", " ");
         match s.strip_suffix(" asc") {
             Some(p) => p.to_string(),

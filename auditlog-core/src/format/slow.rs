@@ -13,6 +13,14 @@ use crate::error::Reason;
 use crate::event::{Dialect, Escaping, Event, EventKind, Extra, LogType, MetricValue, SlowMetrics, Sql};
 use crate::time::Timestamp;
 
+// Searchers built once: building one per record costs more than the search in a short header line.
+static USER_HOST: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"# User@Host:"));
+static AT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" @ "));
+static ID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Id:"));
+
 #[derive(Debug, Default)]
 pub(crate) struct State {
     /// The last `# Time:` seen; entries without one happened in that second.
@@ -67,7 +75,7 @@ fn entry_end(cur: &Cursor<'_>, first: super::Line<'_>) -> Option<(usize, u64)> {
     let mut seen = Seen::default();
     if let Some(h) = head(first.text) {
         seen.mark(h);
-        if h == Head::Time && memchr::memmem::find(first.text, b"# User@Host:").is_some() {
+        if h == Head::Time && USER_HOST.find(first.text).is_some() {
             seen.mark(Head::UserHost);
         }
     }
@@ -147,7 +155,7 @@ fn opt(b: &[u8]) -> Option<Cow<'_, [u8]>> {
 
 /// `# User@Host: priv[user] @ host [ip]  Id: N` → (user, host, id).
 fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
-    let (acct, rest) = match memchr::memmem::find(v, b" @ ") {
+    let (acct, rest) = match AT.find(v) {
         Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 3..).unwrap_or_default()),
         None => (v, &[][..]),
     };
@@ -157,7 +165,7 @@ fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
         _ => (acct, &[][..]),
     };
     let user = if user.is_empty() { priv_user } else { user };
-    let (hostpart, id) = match memchr::memmem::find(rest, b"Id:") {
+    let (hostpart, id) = match ID.find(rest) {
         Some(i) => (rest.get(..i).unwrap_or_default(), parse_u64(rest.get(i + 3..).unwrap_or_default().trim_ascii())),
         None => (rest, None),
     };
@@ -234,7 +242,7 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         }
         if let Some(v) = text.strip_prefix(b"# Time:") {
             // `# Time: 071218 11:48:27 # User@Host: ...` (Percona 5.0/5.1) holds both on one line.
-            let (tv, uh) = match memchr::memmem::find(v, b"# User@Host:") {
+            let (tv, uh) = match USER_HOST.find(v) {
                 Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 12..)),
                 None => (v, None),
             };
