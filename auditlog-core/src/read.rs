@@ -14,7 +14,8 @@ pub struct ReadOptions {
     /// The format, or `None` to sniff it from the first 64 KiB.
     pub format: Option<Format>,
     /// The largest record kept in memory, in bytes; longer ones are reported as [`Reason::TooLong`] and
-    /// skipped to the next line end. Memory use is bounded by about this plus [`ReadOptions::block_size`].
+    /// skipped to the next line end. Memory use is bounded by about this plus a few blocks of
+    /// [`ReadOptions::block_size`] (the parallel engine reads one while it parses up to two).
     pub max_record: usize,
     /// How many bytes are read at a time.
     pub block_size: usize,
