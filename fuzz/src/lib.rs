@@ -238,3 +238,19 @@ pub fn check_query(src: &str) {
     });
     assert_eq!(one, two, "2 threads with 256-byte blocks give the rows of 1 thread for {src:?}");
 }
+
+/// The streaming reader with 64-byte blocks and a 1 KiB record limit (sniffing, refills, too-long records): the
+/// summary counts exactly the items handed to the sink, and every event can be made owned.
+pub fn check_stream(data: &[u8]) {
+    let opts = auditlog_core::ReadOptions::default().with_block_size(64).with_max_record(1024);
+    let mut items = 0u64;
+    if let Ok(s) = auditlog_core::read(data, &opts, |i| {
+        items += 1;
+        if let Item::Event(e) = i {
+            let _ = e.into_owned();
+        }
+        std::ops::ControlFlow::Continue(())
+    }) {
+        assert_eq!(s.records + s.malformed + s.skipped, items);
+    }
+}
