@@ -324,6 +324,7 @@ struct Ctx {
 }
 
 impl Partial {
+    #[inline]
     fn add(&mut self, item: Item<'_>, ctx: Ctx) {
         match item {
             Item::Event(ev) => self.event(&ev, ctx),
@@ -620,6 +621,7 @@ pub(crate) trait Fold<C: ?Sized>: Default + Send {
 }
 
 impl Fold<Ctx> for Partial {
+    #[inline]
     fn add(&mut self, item: Item<'_>, ctx: &Ctx) {
         Partial::add(self, item, *ctx);
     }

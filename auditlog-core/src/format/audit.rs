@@ -51,7 +51,9 @@ pub(crate) fn step<'a>(_st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>
     }
     let cut = marker_follows(cur, l.next)?;
     let pos = cur.pos();
-    let item = match parse_line(l.text, pos) {
+    cur.advance(l.next, 1);
+    // Built straight into the returned item: an event is large, and each move of it is a copy.
+    Some(match parse_line(l.text, pos) {
         Ok(mut ev) => {
             ev.truncated |= cut;
             Item::Event(ev)
@@ -62,9 +64,7 @@ pub(crate) fn step<'a>(_st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>
             raw: Cow::Borrowed(l.text),
             len: (l.next - l.start) as u64,
         }),
-    };
-    cur.advance(l.next, 1);
-    Some(item)
+    })
 }
 
 /// Splits at the first `,`: (field, rest after the comma), or (all, None) when there is none.
@@ -207,6 +207,7 @@ fn after_object<'a>(
 }
 
 /// Parses one audit line (without its line end).
+#[inline]
 pub(crate) fn parse_line(t: &[u8], pos: Position) -> Result<Event<'_>, Reason> {
     let (rest, ts, dialect): (&[u8], Timestamp, Dialect) = if let Ok((r, ts)) = epoch_micros(t) {
         (r, ts, Dialect::Aurora)
