@@ -147,13 +147,13 @@ pub fn fingerprint(sql: &[u8]) -> String {
     if space && !out.is_empty() {
         out.push(b' ');
     }
-    let mut s = String::from_utf8_lossy(&out).into_owned();
+    let mut s = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     // A `;` left at the end (before a comment) goes, with the space before it.
     if s.trim_end().ends_with(';') {
         s = s.trim_end().trim_end_matches(';').trim_end().to_string();
     }
     // 2. Word-level rewrites, each skipped (no copy) when its words do not occur.
-    let has = |s: &str, w: &str| find_bytes(s.as_bytes(), w.as_bytes()).is_some();
+    let has = |s: &str, w: &str| find_bytes(s.as_bytes(), w).is_some();
     if ["null", "true", "false"].iter().any(|w| has(&s, w)) {
         s = replace_words(&s, &["null", "true", "false"], "?");
     }
@@ -236,17 +236,28 @@ fn collapse_lists(s: &str, kw: &str, replacement: &str) -> String {
     out
 }
 
-/// The first occurrence of a short `needle`: its first byte found with memchr, the rest compared in place. For
-/// the few short keywords looked for in a fingerprint this beats building a `memmem` searcher per call.
-fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    memchr::memchr_iter(first, hay).find(|&i| hay.get(i + 1..).is_some_and(|h| h.starts_with(rest)))
+/// The words the fingerprint rewrites look for, with their searchers built once (building one per call cost
+/// more than the search).
+static WORDS: std::sync::LazyLock<Vec<(&'static str, memchr::memmem::Finder<'static>)>> =
+    std::sync::LazyLock::new(|| {
+        ["null", "true", "false", "in", "values", "value", "limit ?", "order by", " asc", " union "]
+            .into_iter()
+            .map(|w| (w, memchr::memmem::Finder::new(w.as_bytes())))
+            .collect()
+    });
+
+/// The first occurrence of `needle` in `hay`.
+fn find_bytes(hay: &[u8], needle: &str) -> Option<usize> {
+    match WORDS.iter().find(|(w, _)| *w == needle) {
+        Some((_, f)) => f.find(hay),
+        None => memchr::memmem::find(hay, needle.as_bytes()),
+    }
 }
 
 fn find_word(s: &str, w: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut from = 0;
-    while let Some(p) = b.get(from..).and_then(|r| find_bytes(r, w.as_bytes())) {
+    while let Some(p) = b.get(from..).and_then(|r| find_bytes(r, w)) {
         let at = from + p;
         let before_ok = at == 0 || !b.get(at - 1).is_some_and(|c| is_word(*c));
         let after_ok = !b.get(at + w.len()).is_some_and(|c| is_word(*c));
@@ -301,14 +312,16 @@ fn collapse_values(s: &str) -> String {
 fn limit(s: &str) -> String {
     let mut s = s.to_string();
     for pat in ["limit ?, ?", "limit ?,?", "limit ? offset ?"] {
-        s = s.replace(pat, "limit ?");
+        if s.contains(pat) {
+            s = s.replace(pat, "limit ?");
+        }
     }
     s
 }
 
 /// `select ? union select ?` -> `select ? /*repeat union*/`.
 fn repeat_union(s: String) -> String {
-    if find_bytes(s.as_bytes(), b" union ").is_none() {
+    if find_bytes(s.as_bytes(), " union ").is_none() {
         return s;
     }
     for (sep, tag) in [(" union all ", "union all"), (" union ", "union")] {
@@ -496,6 +509,9 @@ fn metrics(ev: &Event<'_>) -> [Option<f64>; 4] {
             };
             if let Some(o) = out.get_mut(slot).filter(|o| o.is_none()) {
                 *o = Some(MetricValue::parse(v).as_f64());
+            }
+            if out.iter().all(Option::is_some) {
+                break;
             }
         }
     }

@@ -354,12 +354,23 @@ pub(crate) fn metric_in<'a>(header: &'a [u8], key: &str) -> Option<MetricValue<'
 
 /// Every metric of the header lines with its value as written.
 pub(crate) fn metric_raw_pairs_in(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    header.split(|&b| b == b'\n').flat_map(metric_raw_pairs)
+    // Usually one line (`# Query_time: ...`): lines found with memchr rather than tested byte by byte.
+    let mut rest = Some(header);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let (line, next) = match memchr::memchr(b'\n', r) {
+            Some(i) => (r.get(..i).unwrap_or_default(), r.get(i + 1..)),
+            None => (r, None),
+        };
+        rest = next;
+        Some(line)
+    })
+    .flat_map(metric_raw_pairs)
 }
 
 /// The raw value of the first metric `key` in metric header lines (`Schema: 2024` is a name, not a number).
 pub(crate) fn metric_raw_in<'a>(header: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    header.split(|&b| b == b'\n').flat_map(metric_raw_pairs).find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+    metric_raw_pairs_in(header).find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
 }
 
 /// Splits one `# Key: value  Key2: value2` line into typed pairs; see [`metric_raw_pairs`].
@@ -375,12 +386,9 @@ fn metric_raw_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let lead = body.trim_ascii_start();
     let skip =
         [&b"Time:"[..], b"User@Host:", b"explain:", b"administrator command:"].iter().any(|p| lead.starts_with(p));
-    let mut toks = body.split(|b| *b == b' ' || *b == b'\t').filter(|t| !t.is_empty()).peekable();
+    let mut toks = Tokens(if skip { &[] } else { body }).peekable();
     // Lazily, without collecting: the digest and the parser look up a few keys per record.
     std::iter::from_fn(move || {
-        if skip {
-            return None;
-        }
         while let Some(t) = toks.next() {
             let Some(key) = t.strip_suffix(b":") else { continue };
             if key.is_empty() || !key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
@@ -394,6 +402,22 @@ fn metric_raw_pairs(line: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         }
         None
     })
+}
+
+/// The words of a line separated by spaces and TABs (empty words skipped).
+struct Tokens<'a>(&'a [u8]);
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let sep = |b: &u8| *b == b' ' || *b == b'\t';
+        let start = self.0.iter().position(|b| !sep(b))?;
+        let rest = self.0.get(start..).unwrap_or_default();
+        let len = rest.iter().position(sep).unwrap_or(rest.len());
+        let (tok, after) = rest.split_at_checked(len).unwrap_or((rest, &[]));
+        self.0 = after;
+        Some(tok)
+    }
 }
 
 /// Fields only some formats have.
