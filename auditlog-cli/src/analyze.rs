@@ -73,7 +73,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
     let learn_us = learn.map(|l| duration_us("--learn", l)).transpose()?;
     let fail_on = args.fail_on.or(cfg.analyze.fail_on).unwrap_or(FailOn::High);
     let opts = AnalyzeOptions {
-        read: r.opts.clone().with_block_size(8 << 20),
+        read: r.opts.clone().with_block_size(auditlog_core::ReadOptions::ENGINE_BLOCK_SIZE),
         threads: args.threads.or(cfg.analyze.threads).unwrap_or(0),
         since: r.since,
         until: r.until,
@@ -138,7 +138,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
 pub fn baseline(args: &BaselineArgs) -> Result<ExitCode> {
     let r = resolve(&args.input)?;
     let opts = AnalyzeOptions {
-        read: r.opts.clone().with_block_size(8 << 20),
+        read: r.opts.clone().with_block_size(auditlog_core::ReadOptions::ENGINE_BLOCK_SIZE),
         threads: args.threads.unwrap_or(0),
         since: r.since,
         until: r.until,

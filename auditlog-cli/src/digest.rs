@@ -13,7 +13,7 @@ use crate::output::sanitize::sanitize;
 pub fn digest(args: &DigestArgs) -> Result<ExitCode> {
     let r = resolve(&args.input)?;
     let opts = DigestOptions {
-        read: r.opts.clone().with_block_size(8 << 20),
+        read: r.opts.clone().with_block_size(auditlog_core::ReadOptions::ENGINE_BLOCK_SIZE),
         threads: args.threads.unwrap_or(0),
         since: r.since,
         until: r.until,

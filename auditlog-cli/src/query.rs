@@ -71,7 +71,7 @@ pub fn query(args: &QueryArgs) -> Result<ExitCode> {
     };
     let r = resolve(&args.input)?;
     let opts = QueryOptions {
-        read: r.opts.clone().with_block_size(8 << 20),
+        read: r.opts.clone().with_block_size(auditlog_core::ReadOptions::ENGINE_BLOCK_SIZE),
         threads: args.threads.unwrap_or(0),
         since: r.since,
         until: r.until,

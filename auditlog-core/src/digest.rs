@@ -411,7 +411,7 @@ pub struct DigestOptions {
 impl Default for DigestOptions {
     fn default() -> Self {
         DigestOptions {
-            read: ReadOptions::default().with_block_size(8 << 20),
+            read: ReadOptions::default().with_block_size(ReadOptions::ENGINE_BLOCK_SIZE),
             threads: 0,
             since: None,
             until: None,

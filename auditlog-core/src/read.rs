@@ -28,6 +28,11 @@ impl Default for ReadOptions {
 }
 
 impl ReadOptions {
+    /// The block size the parallel engine (analysis, queries, digests) reads with: large enough that a block
+    /// splits into a few chunks per thread, small enough that the blocks being read and parsed at once stay a
+    /// small part of the memory.
+    pub const ENGINE_BLOCK_SIZE: usize = 4 << 20;
+
     /// Sets the format instead of sniffing it.
     #[must_use]
     pub fn with_format(mut self, format: Option<Format>) -> Self {

@@ -88,7 +88,7 @@ pub struct AnalyzeOptions {
 impl Default for AnalyzeOptions {
     fn default() -> Self {
         AnalyzeOptions {
-            read: ReadOptions::default().with_block_size(8 << 20),
+            read: ReadOptions::default().with_block_size(ReadOptions::ENGINE_BLOCK_SIZE),
             threads: 0,
             since: None,
             until: None,

@@ -820,7 +820,7 @@ pub struct QueryOptions {
 impl Default for QueryOptions {
     fn default() -> Self {
         QueryOptions {
-            read: ReadOptions::default().with_block_size(8 << 20),
+            read: ReadOptions::default().with_block_size(ReadOptions::ENGINE_BLOCK_SIZE),
             threads: 0,
             since: None,
             until: None,
