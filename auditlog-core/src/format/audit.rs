@@ -139,7 +139,8 @@ fn opt(b: &[u8]) -> Option<Cow<'_, [u8]>> {
 
 /// Splits MariaDB 12's `host:port` (one colon only, so IPv6 addresses stay whole).
 fn split_port(host: &[u8]) -> (&[u8], Option<u16>) {
-    let mut colons = memchr::memchr_iter(b':', host);
+    // Host fields are short: a plain scan beats setting up memchr twice per record.
+    let mut colons = host.iter().enumerate().filter(|(_, b)| **b == b':').map(|(i, _)| i);
     if let (Some(i), None) = (colons.next(), colons.next()) {
         let port = host.get(i + 1..).unwrap_or_default();
         if port == b"unavailable" {
