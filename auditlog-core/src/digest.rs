@@ -555,9 +555,13 @@ impl Partial {
             st.last = Some(st.last.map_or(t, |l| l.max(t)));
         }
         for (set, v) in [(&mut st.users, &ev.user), (&mut st.hosts, &ev.host)] {
+            // A full set takes no more names: no need to read this one.
+            if set.len() >= MAX_NAMES {
+                continue;
+            }
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 let v = String::from_utf8_lossy(v);
-                if set.len() < MAX_NAMES && !set.contains(v.as_ref()) {
+                if !set.contains(v.as_ref()) {
                     set.insert(v.into_owned());
                 }
             }
