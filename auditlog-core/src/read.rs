@@ -123,14 +123,19 @@ where
         match piece {
             Piece::Block { data, start } => {
                 let mut parser = Parser::new(format);
-                let mut recs = parser.records(&data, start, true);
-                for item in &mut recs {
+                let mut stopped = false;
+                for item in parser.records(&data, start, true) {
                     count(&item);
                     if sink(item).is_break() {
-                        return Ok(sc.summary(counts));
+                        stopped = true;
+                        break;
                     }
                 }
+                // The block's lines count as read even when the sink stopped inside it.
                 sc.block_lines(memchr::memchr_iter(b'\n', &data).count() as u64);
+                if stopped {
+                    return Ok(sc.summary(counts));
+                }
                 sc.recycle(data);
             }
             Piece::Items(items) => {
@@ -484,6 +489,19 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with(&format!("line {}: the gzip data is cut short or corrupt", pos.line)), "{msg}");
         assert!(msg.contains("download or copy the file again"), "{msg}");
+    }
+
+    #[test]
+    fn a_sink_that_stops_early_still_gets_the_lines_and_bytes_read() {
+        let log = "20240101 10:00:00,s,u,h,1,0,CONNECT,,,0\n".repeat(50);
+        let mut seen = 0;
+        let summary = read(log.as_bytes(), &ReadOptions::default(), |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(seen, 1);
+        assert_eq!((summary.records, summary.bytes, summary.lines), (1, log.len() as u64, 50));
     }
 
     #[test]
