@@ -36,7 +36,7 @@
 //! # Ok::<(), auditlog_core::Error>(())
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::ops::ControlFlow;
 
@@ -341,7 +341,8 @@ pub struct Metric {
     pub total: f64,
     /// Mean per statement that reported the metric.
     pub avg: f64,
-    /// 95th percentile (nearest rank).
+    /// 95th percentile (nearest rank): exact for up to 1,000 statements, beyond from a histogram with buckets
+    /// 5% wide (at most 5% above the exact value, never above the maximum).
     pub p95: f64,
     /// Maximum.
     pub max: f64,
@@ -430,11 +431,134 @@ fn nanos(x: f64) -> i128 {
     }
 }
 
+/// Values kept exactly per class and metric; beyond, they go into a histogram, so a class's state stays bounded
+/// however many statements it has.
+const EXACT_TIMES: usize = 1000;
+
+/// Width of a histogram bucket: each is 5% wider than the one below it, so a percentile read from the
+/// histogram is within 5% of the exact one (pt-query-digest uses the same base).
+const BUCKET_BASE: f64 = 1.05;
+
+/// The times (in nanoseconds) of one metric of a class: count, exact total and maximum, and the values for the
+/// 95th percentile, exact up to [`EXACT_TIMES`] values, then as a histogram. The result depends only on the
+/// values, not on how partials were split or merged.
+#[derive(Debug, Default)]
+struct Times {
+    n: u64,
+    total: i128,
+    max: Option<i128>,
+    /// The largest value at or below zero (the representative of histogram bucket 0).
+    nonpos_max: Option<i128>,
+    exact: Vec<i128>,
+    /// Bucket -> count, once there are more than [`EXACT_TIMES`] values.
+    hist: Option<BTreeMap<u16, u64>>,
+}
+
+/// The histogram bucket of a value: 0 for values at or below zero, else 1 + floor(log_1.05 v).
+fn bucket(v: i128) -> u16 {
+    if v <= 0 {
+        return 0;
+    }
+    let b = 1.0 + ((v as f64).ln() / BUCKET_BASE.ln()).floor();
+    if b.is_finite() && b < f64::from(u16::MAX) {
+        b as u16
+    } else {
+        u16::MAX
+    }
+}
+
+impl Times {
+    fn push(&mut self, v: i128) {
+        self.n += 1;
+        self.total = self.total.saturating_add(v);
+        self.max = Some(self.max.map_or(v, |m| m.max(v)));
+        if v <= 0 {
+            self.nonpos_max = Some(self.nonpos_max.map_or(v, |m| m.max(v)));
+        }
+        match &mut self.hist {
+            Some(h) => *h.entry(bucket(v)).or_insert(0) += 1,
+            None if self.exact.len() < EXACT_TIMES => self.exact.push(v),
+            None => {
+                self.spill();
+                self.push_bucket(v);
+            }
+        }
+    }
+
+    fn push_bucket(&mut self, v: i128) {
+        if let Some(h) = &mut self.hist {
+            *h.entry(bucket(v)).or_insert(0) += 1;
+        }
+    }
+
+    /// Moves the exact values into a histogram.
+    fn spill(&mut self) {
+        let mut h = self.hist.take().unwrap_or_default();
+        for v in std::mem::take(&mut self.exact) {
+            *h.entry(bucket(v)).or_insert(0) += 1;
+        }
+        self.hist = Some(h);
+    }
+
+    fn merge(&mut self, o: Times) {
+        self.n += o.n;
+        self.total = self.total.saturating_add(o.total);
+        self.max = match (self.max, o.max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.nonpos_max = match (self.nonpos_max, o.nonpos_max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if self.hist.is_none() && o.hist.is_none() && self.exact.len() + o.exact.len() <= EXACT_TIMES {
+            self.exact.extend(o.exact);
+            return;
+        }
+        self.spill();
+        for v in o.exact {
+            self.push_bucket(v);
+        }
+        if let (Some(h), Some(oh)) = (&mut self.hist, o.hist) {
+            for (b, c) in oh {
+                *h.entry(b).or_insert(0) += c;
+            }
+        }
+    }
+
+    /// Total, mean, 95th percentile (nearest rank: exact, or the upper bound of its bucket capped at the
+    /// maximum) and maximum, in seconds.
+    fn metric(mut self) -> Metric {
+        let secs = |n: i128| n as f64 / 1e9;
+        let (Some(max), true) = (self.max, self.n > 0) else { return Metric::default() };
+        let k = ((0.95 * self.n as f64).ceil() as u64).clamp(1, self.n);
+        let p95 = match &self.hist {
+            None => {
+                self.exact.sort_unstable();
+                usize::try_from(k - 1).ok().and_then(|i| self.exact.get(i)).copied().map_or(0.0, secs)
+            }
+            Some(h) => {
+                let mut seen = 0u64;
+                let b = h.iter().find(|(_, c)| {
+                    seen += **c;
+                    seen >= k
+                });
+                match b.map(|(b, _)| *b) {
+                    Some(0) => self.nonpos_max.map_or(0.0, secs),
+                    Some(b) => (BUCKET_BASE.powi(i32::from(b)) / 1e9).min(secs(max)),
+                    None => secs(max),
+                }
+            }
+        };
+        Metric { total: secs(self.total), avg: secs(self.total) / self.n as f64, p95, max: secs(max) }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     count: u64,
-    qt: Vec<i128>,
-    lock: Vec<i128>,
+    qt: Times,
+    lock: Times,
     rows_sent: u64,
     rows_examined: u64,
     first: Option<Timestamp>,
@@ -448,8 +572,8 @@ struct State {
 impl State {
     fn merge(&mut self, o: State) {
         self.count += o.count;
-        self.qt.extend(o.qt);
-        self.lock.extend(o.lock);
+        self.qt.merge(o.qt);
+        self.lock.merge(o.lock);
         self.rows_sent = self.rows_sent.saturating_add(o.rows_sent);
         self.rows_examined = self.rows_examined.saturating_add(o.rows_examined);
         self.first = match (self.first, o.first) {
@@ -682,34 +806,19 @@ impl Digest {
     /// The report, classes by total query time.
     #[must_use]
     pub fn finish(self) -> DigestReport {
-        let secs = |n: i128| n as f64 / 1e9;
-        let summarize = |mut v: Vec<i128>| -> Metric {
-            if v.is_empty() {
-                return Metric::default();
-            }
-            v.sort_unstable();
-            let total: i128 = v.iter().fold(0i128, |a, b| a.saturating_add(*b));
-            let k = ((0.95 * v.len() as f64).ceil() as usize).clamp(1, v.len());
-            Metric {
-                total: secs(total),
-                avg: secs(total) / v.len() as f64,
-                p95: v.get(k - 1).copied().map_or(0.0, secs),
-                max: v.last().copied().map_or(0.0, secs),
-            }
-        };
         let mut classes: Vec<(i128, Class)> = self
             .acc
             .classes
             .into_iter()
             .map(|(fp, st)| {
-                let total: i128 = st.qt.iter().fold(0i128, |a, b| a.saturating_add(*b));
+                let total = st.qt.total;
                 (
                     total,
                     Class {
                         fingerprint: fp,
                         count: st.count,
-                        query_time: summarize(st.qt),
-                        lock_time: summarize(st.lock),
+                        query_time: st.qt.metric(),
+                        lock_time: st.lock.metric(),
                         rows_sent: st.rows_sent,
                         rows_examined: st.rows_examined,
                         first_seen: st.first,
@@ -730,6 +839,78 @@ impl Digest {
             records: self.acc.records,
             malformed: self.acc.malformed,
             classes: classes.into_iter().map(|c| c.1).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-random query times in nanoseconds, spread over six orders of magnitude, with a few
+    /// zero and negative ones.
+    fn values(n: usize, seed: u64) -> Vec<i128> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if i % 97 == 0 {
+                    -((x % 1000) as i128)
+                } else {
+                    (x % 1_000_000_000_000) as i128 / 10i128.pow((x % 6) as u32)
+                }
+            })
+            .collect()
+    }
+
+    fn exact_p95(v: &[i128]) -> f64 {
+        let mut s = v.to_vec();
+        s.sort_unstable();
+        let k = ((0.95 * s.len() as f64).ceil() as usize).clamp(1, s.len());
+        s[k - 1] as f64 / 1e9
+    }
+
+    fn times(v: &[i128]) -> Times {
+        let mut t = Times::default();
+        for x in v {
+            t.push(*x);
+        }
+        t
+    }
+
+    #[test]
+    fn percentile_is_exact_up_to_the_limit_and_within_five_percent_beyond() {
+        for n in [1, 2, 19, 20, 999, EXACT_TIMES, EXACT_TIMES + 1, 5000, 50_000] {
+            let v = values(n, n as u64);
+            let m = times(&v).metric();
+            let exact = exact_p95(&v);
+            let total: i128 = v.iter().sum();
+            assert_eq!(m.total, total as f64 / 1e9, "n={n}");
+            assert_eq!(m.max, *v.iter().max().unwrap() as f64 / 1e9, "n={n}");
+            if n <= EXACT_TIMES {
+                assert_eq!(m.p95, exact, "n={n}");
+            } else {
+                assert!(m.p95 >= exact * 0.999_999 && m.p95 <= exact * 1.05 + 1e-9, "n={n}: {} vs {exact}", m.p95);
+                assert!(m.p95 <= m.max, "n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn percentile_does_not_depend_on_how_partials_were_split() {
+        for n in [900, 1500, 20_000] {
+            let v = values(n, 7);
+            let whole = times(&v).metric();
+            for parts in [2, 3, 7, 64] {
+                let size = n.div_ceil(parts);
+                let mut acc = Times::default();
+                for chunk in v.chunks(size) {
+                    acc.merge(times(chunk));
+                }
+                assert_eq!(acc.metric(), whole, "n={n}, {parts} parts");
+            }
         }
     }
 }
