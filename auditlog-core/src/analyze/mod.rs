@@ -775,7 +775,9 @@ struct BlockPlan {
 }
 
 fn plan_block(format: Format, data: &[u8], start: Position, threads: usize, min_chunk: usize) -> BlockPlan {
-    let n = if threads <= 1 { 1 } else { (data.len() / min_chunk.max(1)).clamp(1, threads * 4) };
+    // One chunk per thread: with blocks read ahead and two in flight the pool has work without finer cuts, and
+    // every chunk costs a partial to build and merge (2 threads, 1 GiB: 1.23 s, against 1.33 s with 4 per thread).
+    let n = if threads <= 1 { 1 } else { (data.len() / min_chunk.max(1)).clamp(1, threads) };
     let ranges = crate::chunk::split(format, data, n);
     let mut chunks = Vec::with_capacity(ranges.len());
     let mut line = start.line;
