@@ -40,7 +40,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::ops::ControlFlow;
 
-use crate::analyze::{Fold, InputSummary};
+use crate::analyze::{either, Fold, InputSummary};
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventKind, Extra, LogType, MetricValue};
 use crate::format::Format;
@@ -503,14 +503,8 @@ impl Times {
     fn merge(&mut self, o: Times) {
         self.n += o.n;
         self.total = self.total.saturating_add(o.total);
-        self.max = match (self.max, o.max) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        self.nonpos_max = match (self.nonpos_max, o.nonpos_max) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.max = either(self.max, o.max, Ord::max);
+        self.nonpos_max = either(self.nonpos_max, o.nonpos_max, Ord::max);
         if self.hist.is_none() && o.hist.is_none() && self.exact.len() + o.exact.len() <= EXACT_TIMES {
             self.exact.extend(o.exact);
             return;
@@ -576,14 +570,8 @@ impl State {
         self.lock.merge(o.lock);
         self.rows_sent = self.rows_sent.saturating_add(o.rows_sent);
         self.rows_examined = self.rows_examined.saturating_add(o.rows_examined);
-        self.first = match (self.first, o.first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.last = match (self.last, o.last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.first = either(self.first, o.first, Ord::min);
+        self.last = either(self.last, o.last, Ord::max);
         for u in o.users {
             if self.users.len() < MAX_NAMES || self.users.contains(&u) {
                 self.users.insert(u);

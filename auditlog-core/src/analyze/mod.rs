@@ -231,6 +231,14 @@ fn sql_may_be_dcl<'e>(ev: &'e Event<'_>) -> Option<&'e crate::event::Sql<'e>> {
 /// lists are sorted, so a fast non-cryptographic hash with a per-process seed is enough.
 pub(crate) type Counts = HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>;
 
+/// Combines two optional values (the earliest or latest time, the largest value) of partials being merged.
+pub(crate) fn either<T>(a: Option<T>, b: Option<T>, f: impl FnOnce(T, T) -> T) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
 fn add_count(map: &mut Counts, key: &[u8], n: u64) {
     if let Some(c) = map.get_mut(key) {
         *c += n;
@@ -413,14 +421,8 @@ impl Partial {
         {
             mine.merge(theirs);
         }
-        self.first = match (self.first, o.first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.last = match (self.last, o.last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.first = either(self.first, o.first, Ord::min);
+        self.last = either(self.last, o.last, Ord::max);
         let remap = self.idents.absorb(o.idents);
         let id = |i: Ident| if i == Ident::NONE { i } else { remap.get(i.0 as usize).copied().unwrap_or(Ident::NONE) };
         self.logins.extend(o.logins.into_iter().map(|l| Login { user: id(l.user), host: id(l.host), ..l }));
