@@ -41,7 +41,7 @@ use std::io::Read;
 use std::ops::ControlFlow;
 
 use crate::analyze::{either, Fold, InputSummary};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::event::{Event, EventKind, Extra, LogType, MetricValue};
 use crate::format::Format;
 use crate::format::Item;
@@ -719,21 +719,16 @@ impl Fold<Ctx> for Partial {
 /// Runs inputs through the parallel engine into a [`DigestReport`].
 pub struct Digest {
     opts: DigestOptions,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     threads: usize,
     acc: Partial,
     inputs: Vec<InputSummary>,
 }
 
 impl Digest {
-    /// A digest with its own thread pool.
+    /// A digest on the shared pool of `opts.threads` workers.
     pub fn new(opts: DigestOptions) -> Result<Self, Error> {
-        let threads =
-            if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument(format!("cannot start {threads} threads: {e}"))))?;
+        let (pool, threads) = crate::analyze::worker_pool(opts.threads)?;
         Ok(Digest { opts, pool, threads, acc: Partial::default(), inputs: Vec::new() })
     }
 

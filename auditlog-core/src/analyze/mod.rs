@@ -524,21 +524,17 @@ pub struct Report {
 /// Runs inputs through the parallel engine and the detectors.
 pub struct Analyzer {
     opts: AnalyzeOptions,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     threads: usize,
     acc: Partial,
     inputs: Vec<InputSummary>,
 }
 
 impl Analyzer {
-    /// An analyzer with its own thread pool.
+    /// An analyzer whose work runs on a pool of `opts.threads` workers (shared with the other analyzers, queries
+    /// and digests of this process that ask for as many).
     pub fn new(opts: AnalyzeOptions) -> Result<Self, Error> {
-        let threads =
-            if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument(format!("cannot start {threads} threads: {e}"))))?;
+        let (pool, threads) = worker_pool(opts.threads)?;
         Ok(Analyzer { opts, pool, threads, acc: Partial::default(), inputs: Vec::new() })
     }
 
@@ -630,6 +626,30 @@ impl Fold<Ctx> for Partial {
     fn merge(&mut self, later: Self, ctx: &Ctx) {
         Partial::merge(self, later, ctx.examples);
     }
+}
+
+/// The worker pool for `threads` workers (0: one per core) and its size.
+///
+/// Pools are started once per size and kept for the life of the process, like rayon's global pool: building
+/// an [`Analyzer`], a query `Runner` or a `Digest` costs no thread start, and no worker is left exiting in the
+/// background when one is dropped.
+pub(crate) fn worker_pool(threads: usize) -> Result<(std::sync::Arc<rayon::ThreadPool>, usize), Error> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<BTreeMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+    // A poisoned lock only means another thread panicked while inserting; the map itself is still whole.
+    let mut pools = POOLS.get_or_init(Mutex::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(pool) = pools.get(&threads) {
+        return Ok((Arc::clone(pool), threads));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("auditlog-{i}"))
+        .build()
+        .map_err(|e| Error::new(ErrorKind::InvalidArgument(format!("cannot start {threads} threads: {e}"))))?;
+    let pool = Arc::new(pool);
+    pools.insert(threads, Arc::clone(&pool));
+    Ok((pool, threads))
 }
 
 /// Reads one input through the [`Scanner`], folding blocks in parallel and handing the partials to `deliver`
@@ -809,4 +829,25 @@ where
         return chunks.iter().map(work).collect();
     }
     chunks.par_iter().map(work).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_pool;
+    use std::sync::Arc;
+
+    /// Pools are shared per size: a second analyzer, runner or digest with as many threads starts none, and a
+    /// dropped one leaves no worker exiting behind it (libFuzzer's leak check once caught one mid-exit).
+    #[test]
+    fn worker_pools_are_started_once_per_size() {
+        let (a, n) = worker_pool(3).unwrap();
+        let (b, m) = worker_pool(3).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!((n, m, a.current_num_threads()), (3, 3, 3));
+        let (c, k) = worker_pool(1).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!((k, c.current_num_threads()), (1, 1));
+        let (_, auto) = worker_pool(0).unwrap();
+        assert_eq!(auto, std::thread::available_parallelism().map_or(1, |n| n.get()));
+    }
 }

@@ -12,7 +12,7 @@ use super::parse::{AggFn, CmpOp, Command, Expr, GroupKey, Lit, Name, Operand, Pa
 use super::value::{parse_time, Field, Value};
 use super::{Query, QueryError};
 use crate::analyze::{Fold, MalformedExample};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::event::Event;
 use crate::format::{Format, Item};
 use crate::read::{ReadOptions, ReadSummary};
@@ -855,7 +855,7 @@ pub struct QuerySummary {
 pub struct Runner<'q, 's> {
     plan: &'q Plan,
     opts: QueryOptions,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     threads: usize,
     ops: Vec<OpState<'q>>,
     groups: BTreeMap<Vec<K>, Vec<AggState>>,
@@ -865,19 +865,14 @@ pub struct Runner<'q, 's> {
 }
 
 impl<'q, 's> Runner<'q, 's> {
-    /// A runner with its own thread pool. `sink` receives each output row (the values of
+    /// A runner on the shared pool of `opts.threads` workers. `sink` receives each output row (the values of
     /// [`Query::columns`]); returning `Break` stops the run.
     pub fn new(
         query: &'q Query,
         opts: QueryOptions,
         sink: impl FnMut(Vec<Value<'static>>) -> ControlFlow<()> + 's,
     ) -> Result<Self, Error> {
-        let threads =
-            if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument(format!("cannot start {threads} threads: {e}"))))?;
+        let (pool, threads) = crate::analyze::worker_pool(opts.threads)?;
         let plan = &query.plan;
         let ops = plan
             .post
