@@ -266,7 +266,9 @@ fn attack_in_generated_traffic_is_found() {
 fn parallel_equals_sequential_on_the_corpus() {
     for dir in ["mariadb", "aurora", "rds-mysql8", "mysql8", "mysql57", "download", "malformed"] {
         let base = analyze_paths(&[corpus(dir)], AnalyzeOptions { threads: 1, ..AnalyzeOptions::default() });
-        for (threads, block, min_chunk) in [(2, 8 << 20, 1), (3, 4096, 64), (4, 300, 1), (2, 1 << 16, 512)] {
+        for (threads, block, min_chunk) in
+            [(2, 8 << 20, 1), (3, 4096, 64), (4, 300, 1), (2, 1 << 16, 512), (8, 2048, 64)]
+        {
             let opts = AnalyzeOptions {
                 threads,
                 read: ReadOptions::default().with_block_size(block),
@@ -287,7 +289,7 @@ proptest! {
     fn parallel_equals_sequential_on_generated_inputs(
         seed in 1u64..u64::MAX,
         n in 200usize..3000,
-        threads in 2usize..5,
+        threads in 2usize..10,
         block in 64usize..20_000,
         min_chunk in 1usize..4096,
     ) {

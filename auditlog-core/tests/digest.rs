@@ -200,7 +200,7 @@ fn parallel_equals_sequential() {
         };
         for f in files {
             let base = format!("{:?}", digest(&f, DigestOptions { threads: 1, ..DigestOptions::default() }).classes);
-            for (threads, block, min_chunk) in [(2, 4096, 64), (3, 300, 1), (4, 1 << 16, 512)] {
+            for (threads, block, min_chunk) in [(2, 4096, 64), (3, 300, 1), (4, 1 << 16, 512), (8, 2048, 64)] {
                 let opts = DigestOptions {
                     threads,
                     min_chunk,

@@ -58,7 +58,7 @@ fn results_are_identical_with_any_number_of_threads_and_block_size() {
     for q in QUERIES {
         let base = run(q, QueryOptions { threads: 1, ..QueryOptions::default() });
         assert!(!base.is_empty(), "{q} gave no rows on the corpus");
-        for (threads, block, min_chunk) in [(2, 4096, 64), (3, 300, 1), (4, 1 << 16, 512)] {
+        for (threads, block, min_chunk) in [(2, 4096, 64), (3, 300, 1), (4, 1 << 16, 512), (8, 2048, 64)] {
             let opts = QueryOptions {
                 threads,
                 min_chunk,

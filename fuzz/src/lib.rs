@@ -129,7 +129,7 @@ pub fn check_chunks(format: Format, data: &[u8], seed: &[u8]) {
     }
 }
 
-/// The whole analysis: the report with 2 threads, small blocks and tiny chunks equals the report of 1 thread
+/// The whole analysis: the report with 2 or 6 threads, small blocks and tiny chunks equals the report of 1 thread
 /// reading the input in one block. `cfg` picks the block size, the format (or sniffing) and detector settings.
 pub fn check_analyze(cfg: u8, data: &[u8]) -> auditlog_core::analyze::Report {
     use auditlog_core::analyze::{AnalyzeOptions, Analyzer, BurstOptions};
@@ -154,14 +154,12 @@ pub fn check_analyze(cfg: u8, data: &[u8]) -> auditlog_core::analyze::Report {
     };
     let (res1, one) = run(AnalyzeOptions { threads: 1, ..base.clone() });
     let block = 64 + usize::from(cfg >> 4) * 37;
-    let (res2, two) = run(AnalyzeOptions {
-        threads: 2,
-        read: base.read.clone().with_block_size(block),
-        min_chunk: 1,
-        ..base.clone()
-    });
-    assert_eq!(res1, res2, "same read result with block size {block}");
-    assert_eq!(format!("{one:?}"), format!("{two:?}"), "same report with 2 threads and block size {block}");
+    // 2 workers fold whole blocks; 6 (more than blocks in flight) also cut each block in two.
+    let threads = if cfg & 16 == 0 { 2 } else { 6 };
+    let (res2, two) =
+        run(AnalyzeOptions { threads, read: base.read.clone().with_block_size(block), min_chunk: 1, ..base.clone() });
+    assert_eq!(res1, res2, "same read result with {threads} threads and block size {block}");
+    assert_eq!(format!("{one:?}"), format!("{two:?}"), "same report with {threads} threads and block size {block}");
     if let Ok(s) = res1 {
         assert_eq!(s.bytes, data.len() as u64, "every byte read");
         assert_eq!(one.summary.records, s.records);
@@ -170,7 +168,7 @@ pub fn check_analyze(cfg: u8, data: &[u8]) -> auditlog_core::analyze::Report {
 }
 
 /// The fixed logs the `query` target runs its queries over: a few audit records and a few slow-log entries
-/// (small, so every run is fast, but several 256-byte blocks, so 2 threads really split them).
+/// (small, so every run is fast, but several 256-byte blocks, so the workers really share them).
 pub const QUERY_LOGS: [(&str, &[u8]); 2] = [
     (
         "server_audit.log",
@@ -207,7 +205,7 @@ SELECT count(*) FROM orders;
 ];
 
 /// The query parser and executor: `Query::parse` never panics on `src`; when it parses, the rows (and the
-/// per-input results) over [`QUERY_LOGS`] with 2 threads, 256-byte blocks and 1-byte chunks equal 1 thread.
+/// per-input results) over [`QUERY_LOGS`] with 6 threads, 256-byte blocks and 1-byte chunks equal 1 thread.
 pub fn check_query(src: &str) {
     use auditlog_core::query::{Query, QueryOptions, Runner};
     use auditlog_core::ReadOptions;
@@ -230,13 +228,14 @@ pub fn check_query(src: &str) {
         (results, rows)
     };
     let one = run(QueryOptions { threads: 1, ..QueryOptions::default() });
+    // 6 workers: more than blocks in flight, so blocks are also cut into chunks.
     let two = run(QueryOptions {
-        threads: 2,
+        threads: 6,
         min_chunk: 1,
         read: ReadOptions::default().with_block_size(256),
         ..QueryOptions::default()
     });
-    assert_eq!(one, two, "2 threads with 256-byte blocks give the rows of 1 thread for {src:?}");
+    assert_eq!(one, two, "6 threads with 256-byte blocks give the rows of 1 thread for {src:?}");
 }
 
 /// The streaming reader with 64-byte blocks and a 1 KiB record limit (sniffing, refills, too-long records): the
