@@ -247,27 +247,98 @@ fn add_count(map: &mut Counts, key: &[u8], n: u64) {
     }
 }
 
-/// Occurrences per value, with the current run of equal values counted before it reaches the map: records
-/// of one session follow each other with the same user, host and database, and a byte comparison is cheaper
-/// than hashing. The map is exact once [`Counter::into_map`] flushed the run.
+/// Occurrences per value. Most logs have few users, databases and operations: up to [`Counter::FEW`] distinct
+/// values are kept in a short list, found by comparing an 8-byte prefix and the length before the bytes (no
+/// hashing). Past that the counter moves to a hash map, with the current run of equal values (the records of
+/// one session) counted before it reaches the map, as a byte comparison is cheaper than hashing.
 #[derive(Debug, Default)]
 pub(crate) struct Counter {
+    few: Vec<Few>,
     run: Vec<u8>,
     run_len: u64,
+    /// Values that continued the run and values that started a new one: when runs are short (hosts of
+    /// interleaved sessions) the run costs more than it saves and is given up.
+    run_hits: u32,
+    run_misses: u32,
+    no_runs: bool,
     map: Counts,
 }
 
+/// A value of a [`Counter`] in its short-list mode.
+#[derive(Debug)]
+struct Few {
+    prefix: u64,
+    key: Box<[u8]>,
+    n: u64,
+}
+
+/// The first 8 bytes of `k`, zero-padded: with the length, it decides equality of values up to 8 bytes and
+/// tells most longer ones apart.
+fn prefix8(k: &[u8]) -> u64 {
+    if let Some(head) = k.first_chunk::<8>() {
+        return u64::from_le_bytes(*head);
+    }
+    let mut p = [0u8; 8];
+    for (d, s) in p.iter_mut().zip(k) {
+        *d = *s;
+    }
+    u64::from_le_bytes(p)
+}
+
 impl Counter {
+    /// Distinct values kept in the short list before the counter moves to a hash map.
+    const FEW: usize = 16;
+
     fn bump(&mut self, key: Option<&[u8]>) {
         let Some(k) = key else { return };
+        if self.map.is_empty() {
+            self.add_few(k, 1);
+            return;
+        }
+        if self.no_runs {
+            add_count(&mut self.map, k, 1);
+            return;
+        }
         if self.run_len > 0 && self.run == k {
             self.run_len += 1;
+            self.run_hits = self.run_hits.saturating_add(1);
             return;
         }
         self.flush();
+        self.run_misses += 1;
+        if self.run_misses >= 256 && self.run_hits < self.run_misses / 2 {
+            self.no_runs = true;
+            add_count(&mut self.map, k, 1);
+            return;
+        }
         self.run.clear();
         self.run.extend_from_slice(k);
         self.run_len = 1;
+    }
+
+    /// Adds `n` to `k` in the short list, or moves everything to the map when the list is full.
+    fn add_few(&mut self, k: &[u8], n: u64) {
+        let prefix = prefix8(k);
+        let same = |f: &Few| f.prefix == prefix && f.key.len() == k.len() && (k.len() <= 8 || *f.key == *k);
+        if let Some(f) = self.few.iter_mut().find(|f| same(f)) {
+            f.n += n;
+        } else if self.few.len() < Self::FEW {
+            self.few.push(Few { prefix, key: k.into(), n });
+        } else {
+            self.map.reserve(Self::FEW * 4);
+            for f in self.few.drain(..) {
+                self.map.insert(f.key, f.n);
+            }
+            add_count(&mut self.map, k, n);
+        }
+    }
+
+    fn add(&mut self, k: &[u8], n: u64) {
+        if self.map.is_empty() {
+            self.add_few(k, n);
+        } else {
+            add_count(&mut self.map, k, n);
+        }
     }
 
     fn flush(&mut self) {
@@ -279,13 +350,17 @@ impl Counter {
 
     fn merge(&mut self, mut later: Counter) {
         later.flush();
+        for f in later.few {
+            self.add(&f.key, f.n);
+        }
         for (k, v) in later.map {
-            add_count(&mut self.map, &k, v);
+            self.add(&k, v);
         }
     }
 
     pub(crate) fn into_map(mut self) -> Counts {
         self.flush();
+        self.map.extend(self.few.into_iter().map(|f| (f.key, f.n)));
         self.map
     }
 }
@@ -841,8 +916,58 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::worker_pool;
+    use super::{worker_pool, Counter, Counts};
+    use std::collections::BTreeMap;
     use std::sync::Arc;
+
+    fn exact(keys: &[Vec<u8>]) -> BTreeMap<Vec<u8>, u64> {
+        let mut m = BTreeMap::new();
+        for k in keys {
+            *m.entry(k.clone()).or_default() += 1;
+        }
+        m
+    }
+
+    fn sorted(c: Counts) -> BTreeMap<Vec<u8>, u64> {
+        c.into_iter().map(|(k, v)| (k.into_vec(), v)).collect()
+    }
+
+    /// Counts are exact in every mode of the counter (short list, map with runs, map without runs) and
+    /// whatever mode each of two merged counters is in: values that share 8-byte prefixes or lengths, runs of
+    /// equal values, more distinct values than the short list holds.
+    #[test]
+    fn counter_counts_exactly_in_every_mode_and_across_merges() {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut x = 7u64;
+        for i in 0..5_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let k = match (x >> 60) % 4 {
+                0 => format!("user{}", x % 9).into_bytes(),
+                1 => format!("prefix00{}", x % 30).into_bytes(),
+                2 => b"same".to_vec(),
+                _ => format!("10.0.{}.{}", x % 7, i % 300).into_bytes(),
+            };
+            keys.push(k);
+        }
+        for few_only in [true, false] {
+            let keys: Vec<Vec<u8>> =
+                if few_only { keys.iter().filter(|k| k.len() <= 5).cloned().collect() } else { keys.clone() };
+            let mut one = Counter::default();
+            for k in &keys {
+                one.bump(Some(k));
+            }
+            one.bump(None);
+            assert_eq!(sorted(one.into_map()), exact(&keys), "one counter, few only: {few_only}");
+            for cut in [0, 1, 17, keys.len() / 2, keys.len()] {
+                let (a, b) = keys.split_at(cut);
+                let (mut ca, mut cb) = (Counter::default(), Counter::default());
+                a.iter().for_each(|k| ca.bump(Some(k)));
+                b.iter().for_each(|k| cb.bump(Some(k)));
+                ca.merge(cb);
+                assert_eq!(sorted(ca.into_map()), exact(&keys), "merged at {cut}, few only: {few_only}");
+            }
+        }
+    }
 
     /// Pools are shared per size: a second analyzer, runner or digest with as many threads starts none, and a
     /// dropped one leaves no worker exiting behind it (libFuzzer's leak check once caught one mid-exit).

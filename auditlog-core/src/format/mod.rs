@@ -203,6 +203,10 @@ pub(crate) fn is_blank(text: &[u8]) -> bool {
 pub(crate) const TRUNCATION_MARKER: &[u8] = b" [Your log message was truncated]";
 
 pub(crate) fn is_truncation_marker(text: &[u8]) -> bool {
+    // Trimmed, a marker starts with `[`: any other first byte rules a line out at once.
+    if text.first().is_none_or(|b| *b != b'[' && !b.is_ascii_whitespace()) {
+        return false;
+    }
     text == TRUNCATION_MARKER || text.trim_ascii() == TRUNCATION_MARKER.trim_ascii()
 }
 
