@@ -278,11 +278,8 @@ fn prefix8(k: &[u8]) -> u64 {
     if let Some(head) = k.first_chunk::<8>() {
         return u64::from_le_bytes(*head);
     }
-    let mut p = [0u8; 8];
-    for (d, s) in p.iter_mut().zip(k) {
-        *d = *s;
-    }
-    u64::from_le_bytes(p)
+    // Little-endian like the 8-byte case (not that it matters: lengths are compared too).
+    k.iter().rev().fold(0, |p, b| p << 8 | u64::from(*b))
 }
 
 impl Counter {

@@ -52,12 +52,10 @@ pub(crate) fn step<'a>(_st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>
     let cut = marker_follows(cur, l.next)?;
     let pos = cur.pos();
     cur.advance(l.next, 1);
-    // Built straight into the returned item: an event is large, and each move of it is a copy.
-    Some(match parse_line(l.text, pos) {
-        Ok(mut ev) => {
-            ev.truncated |= cut;
-            Item::Event(ev)
-        }
+    // The event is built by a struct literal straight into the returned item: it is large, and each move of
+    // a finished event is a copy.
+    Some(match fields(l.text) {
+        Ok(f) => Item::Event(event(f, pos, l.text, cut)),
         Err(reason) => Item::Malformed(Malformed {
             pos,
             reason: if cut { Reason::Truncated } else { reason },
@@ -207,9 +205,55 @@ fn after_object<'a>(
     Some(Tail { object, sql, retcode, trailing, truncated })
 }
 
+/// The fields of one audit line, before they become an [`Event`].
+struct Fields<'a> {
+    ts: Timestamp,
+    dialect: Dialect,
+    server: &'a [u8],
+    user: &'a [u8],
+    host: &'a [u8],
+    port: Option<u16>,
+    anchor: Anchor<'a>,
+    db: &'a [u8],
+    tail: Tail<'a>,
+}
+
 /// Parses one audit line (without its line end).
-#[inline]
 pub(crate) fn parse_line(t: &[u8], pos: Position) -> Result<Event<'_>, Reason> {
+    fields(t).map(|f| event(f, pos, t, false))
+}
+
+/// The event of a parsed line; `cut` when a truncation marker follows it.
+#[inline(always)]
+fn event<'a>(f: Fields<'a>, pos: Position, t: &'a [u8], cut: bool) -> Event<'a> {
+    let conn_type = f.tail.trailing.map(|t| field(t).0).and_then(opt);
+    let extra =
+        if conn_type.is_some() || f.port.is_some() { Extra::Audit { conn_type, port: f.port } } else { Extra::None };
+    Event {
+        ts: Some(f.ts),
+        log: LogType::Audit,
+        dialect: f.dialect,
+        kind: op_kind(f.anchor.op),
+        op: Some(Cow::Borrowed(f.anchor.op)),
+        server: opt(f.server),
+        user: opt(f.user),
+        host: opt(f.host),
+        conn_id: Some(f.anchor.conn),
+        query_id: Some(f.anchor.qid),
+        db: opt(f.db),
+        object: f.tail.object.and_then(opt),
+        sql: f.tail.sql.map(|s| Sql::new(s, Escaping::AuditQuoted)),
+        message: None,
+        retcode: f.tail.retcode,
+        truncated: f.tail.truncated || cut,
+        extra,
+        pos,
+        raw: Cow::Borrowed(t),
+    }
+}
+
+#[inline]
+fn fields(t: &[u8]) -> Result<Fields<'_>, Reason> {
     let (rest, ts, dialect): (&[u8], Timestamp, Dialect) = if let Ok((r, ts)) = epoch_micros(t) {
         (r, ts, Dialect::Aurora)
     } else if let Ok((r, ts)) = compact_timestamp(t) {
@@ -255,24 +299,7 @@ pub(crate) fn parse_line(t: &[u8], pos: Position) -> Result<Event<'_>, Reason> {
         (d, _) => d,
     };
     let (host, port) = split_port(a.host);
-    let mut ev = Event::new(LogType::Audit, dialect, op_kind(a.op), pos, t);
-    ev.ts = Some(ts);
-    ev.op = Some(Cow::Borrowed(a.op));
-    ev.server = opt(server);
-    ev.user = opt(user);
-    ev.host = opt(host);
-    ev.conn_id = Some(a.conn);
-    ev.query_id = Some(a.qid);
-    ev.db = opt(db);
-    ev.object = tl.object.and_then(opt);
-    ev.sql = tl.sql.map(|s| Sql::new(s, Escaping::AuditQuoted));
-    ev.retcode = tl.retcode;
-    ev.truncated = tl.truncated;
-    let conn_type = tl.trailing.map(|t| field(t).0).and_then(opt);
-    if conn_type.is_some() || port.is_some() {
-        ev.extra = Extra::Audit { conn_type, port };
-    }
-    Ok(ev)
+    Ok(Fields { ts, dialect, server, user, host, port, anchor: a, db, tail: tl })
 }
 
 #[cfg(test)]
