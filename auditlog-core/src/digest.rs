@@ -39,6 +39,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use crate::analyze::{either, Fold, InputSummary};
 use crate::error::Error;
@@ -67,12 +68,25 @@ fn is_word(b: u8) -> bool {
 /// ```
 #[must_use]
 pub fn fingerprint(sql: &[u8]) -> String {
+    let mut out = Vec::new();
+    match first_pass(sql, &mut out) {
+        Some(done) => done,
+        None => rewrite(&out),
+    }
+}
+
+/// The first pass of [`fingerprint`], into `out` (cleared first): comments out, strings and numbers to `?`,
+/// whitespace collapsed, case folded. `Some` when the fingerprint is already final (`use ?`, `call name`);
+/// else the fingerprint is [`rewrite`] of `out`, which depends on nothing else, so equal first passes give
+/// equal fingerprints (the digest memoizes on them).
+fn first_pass(sql: &[u8], out: &mut Vec<u8>) -> Option<String> {
+    out.clear();
     let mut sql = sql.trim_ascii();
     while let Some(s) = sql.strip_suffix(b";") {
         sql = s.trim_ascii_end();
     }
     if sql.len() >= 4 && sql.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"use ")) {
-        return "use ?".to_string();
+        return Some("use ?".to_string());
     }
     if sql.len() >= 5 && sql.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"call ")) {
         let name: Vec<u8> = sql
@@ -83,10 +97,9 @@ pub fn fingerprint(sql: &[u8]) -> String {
             .copied()
             .take_while(|b| *b != b'(' && !b.is_ascii_whitespace())
             .collect();
-        return format!("call {}", String::from_utf8_lossy(&name).to_lowercase());
+        return Some(format!("call {}", String::from_utf8_lossy(&name).to_lowercase()));
     }
-    // 1. Comments out, strings and numbers to `?`, whitespace collapsed.
-    let mut out: Vec<u8> = Vec::with_capacity(sql.len());
+    out.reserve(sql.len());
     let mut i = 0;
     let at = |k: usize| sql.get(k).copied();
     let mut space = false;
@@ -131,13 +144,13 @@ pub fn fingerprint(sql: &[u8]) -> String {
                 }
                 out.push(b'?');
             }
-            b'0'..=b'9' => i = number(sql, i, &mut out),
+            b'0'..=b'9' => i = number(sql, i, out),
             b'-' | b'+' | b'.'
                 if at(i + 1).is_some_and(|c| c.is_ascii_digit()) && !out.last().is_some_and(|c| is_word(*c)) =>
             {
-                i = number(sql, i, &mut out);
+                i = number(sql, i, out);
             }
-            b'b' | b'x' if at(i + 1).is_some_and(|c| c.is_ascii_digit()) => i = number(sql, i, &mut out),
+            b'b' | b'x' if at(i + 1).is_some_and(|c| c.is_ascii_digit()) => i = number(sql, i, out),
             _ => {
                 out.push(b.to_ascii_lowercase());
                 i += 1;
@@ -147,7 +160,12 @@ pub fn fingerprint(sql: &[u8]) -> String {
     if space && !out.is_empty() {
         out.push(b' ');
     }
-    let mut s = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    None
+}
+
+/// The second pass of [`fingerprint`]: word-level rewrites of a first pass's output.
+fn rewrite(out: &[u8]) -> String {
+    let mut s = String::from_utf8_lossy(out).into_owned();
     // A `;` left at the end (before a comment) goes, with the space before it.
     if s.trim_end().ends_with(';') {
         s = s.trim_end().trim_end_matches(';').trim_end().to_string();
@@ -598,7 +616,19 @@ pub(crate) struct Partial {
     malformed: u64,
     statements: u64,
     classes: HashMap<String, State, foldhash::fast::RandomState>,
+    /// The fingerprint of each first pass seen ([`first_pass`]): statements of a class differ in literals,
+    /// which the first pass already replaced, so most skip the word-level rewrites. A cache only: cleared
+    /// when it reaches [`MEMO_MAX`] entries.
+    memo: Memo,
+    /// The first pass of the current statement (reused).
+    buf: Vec<u8>,
 }
+
+/// First passes and their fingerprints (see [`Partial`]).
+type Memo = HashMap<Box<[u8]>, Arc<str>, foldhash::fast::RandomState>;
+
+/// Entries of the fingerprint cache of a partial.
+const MEMO_MAX: usize = 4096;
 
 pub(crate) struct Ctx {
     since: Option<Timestamp>,
@@ -630,6 +660,22 @@ fn metrics(ev: &Event<'_>) -> [Option<f64>; 4] {
     out.map(Option::flatten)
 }
 
+/// [`fingerprint`], with the word-level rewrites done once per distinct first pass (`buf` holds it).
+fn memo_fingerprint(memo: &mut Memo, buf: &mut Vec<u8>, sql: &[u8]) -> Arc<str> {
+    if let Some(done) = first_pass(sql, buf) {
+        return done.into();
+    }
+    if let Some(fp) = memo.get(buf.as_slice()) {
+        return Arc::clone(fp);
+    }
+    let fp: Arc<str> = rewrite(buf).into();
+    if memo.len() >= MEMO_MAX {
+        memo.clear();
+    }
+    memo.insert(buf.as_slice().into(), Arc::clone(&fp));
+    fp
+}
+
 impl Partial {
     fn event(&mut self, ev: &Event<'_>, ctx: &Ctx) {
         self.records += 1;
@@ -641,16 +687,20 @@ impl Partial {
         let admin = matches!(ev.extra, Extra::Slow { admin: true, .. });
         let sql = ev.sql.as_ref().map(|s| s.text());
         let (fp, admin_op) = match (&sql, ev.kind) {
-            (Some(text), EventKind::Query) => (fingerprint(text), None),
+            (Some(text), EventKind::Query) => (memo_fingerprint(&mut self.memo, &mut self.buf, text), None),
             (None, EventKind::Command) if admin => {
                 let op = String::from_utf8_lossy(ev.op.as_deref().unwrap_or_default()).into_owned();
                 let text = format!("administrator command: {op}");
-                (text.clone(), Some(text))
+                (Arc::from(text.as_str()), Some(text))
             }
             _ => return,
         };
         self.statements += 1;
-        let st = self.classes.entry(fp).or_default();
+        // Looked up by reference: the key is copied only for a new class.
+        let st = match self.classes.get_mut(&*fp) {
+            Some(st) => st,
+            None => self.classes.entry(fp.to_string()).or_default(),
+        };
         st.count += 1;
         let [qt, lock, sent, examined] = metrics(ev);
         let qt = qt.map(nanos);
@@ -829,6 +879,29 @@ impl Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The memoized fingerprint equals the plain one for every statement, across the cache being cleared when
+    /// full: statements of many classes, with literals, lists, comments, `use` and `call`.
+    #[test]
+    fn memoized_fingerprints_equal_plain_ones() {
+        let mut memo = Memo::default();
+        let mut buf = Vec::new();
+        let shapes = [
+            "SELECT * FROM t{c} WHERE id = {n} AND name = 'x{n}'",
+            "select a FROM t{c} where b IN ({n}, {n}, 3) /* {n} */",
+            "INSERT INTO t{c} (a,b) VALUES ({n},'a'), ({n}, NULL)",
+            "SELECT a FROM t{c} ORDER BY a ASC LIMIT {n}, 20",
+            "SELECT 1 FROM t{c} UNION SELECT 1 FROM t{c}",
+            "use `db{c}`",
+            "CALL proc{c}({n})",
+        ];
+        for i in 0..(3 * MEMO_MAX) {
+            let shape = shapes[i % shapes.len()];
+            let sql = shape.replace("{c}", &(i % (MEMO_MAX + 7)).to_string()).replace("{n}", &(i * 7919).to_string());
+            assert_eq!(&*memo_fingerprint(&mut memo, &mut buf, sql.as_bytes()), fingerprint(sql.as_bytes()), "{sql}");
+            assert!(memo.len() <= MEMO_MAX);
+        }
+    }
 
     /// Deterministic pseudo-random query times in nanoseconds, spread over six orders of magnitude, with a few
     /// zero and negative ones.
