@@ -66,8 +66,16 @@ pub fn digest(args: &DigestArgs) -> Result<ExitCode> {
                 let ts = |x: Option<auditlog_core::Timestamp>| x.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into());
                 writeln!(out, "#      first {}  last {}", ts(c.first_seen), ts(c.last_seen))
                     .context("writing output")?;
-                writeln!(out, "#      users {}  hosts {}", t(&c.users.join(", ")), t(&c.hosts.join(", ")))
-                    .context("writing output")?;
+                let more = |m: bool| if m { ", ..." } else { "" };
+                writeln!(
+                    out,
+                    "#      users {}{}  hosts {}{}",
+                    t(&c.users.join(", ")),
+                    more(c.users_more),
+                    t(&c.hosts.join(", ")),
+                    more(c.hosts_more)
+                )
+                .context("writing output")?;
                 writeln!(out, "#      fingerprint {}", t(&c.fingerprint)).context("writing output")?;
                 let ex: String = c.example.chars().take(400).collect();
                 writeln!(out, "{}", t(&ex)).context("writing output")?;

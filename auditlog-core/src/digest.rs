@@ -50,7 +50,8 @@ use crate::read::{ReadOptions, ReadSummary};
 use crate::source::Input;
 use crate::time::Timestamp;
 
-/// Distinct users and hosts kept per class; more are counted in `users_more` / `hosts_more`.
+/// Distinct users and hosts kept per class: the first in byte order; `users_more` / `hosts_more` say whether
+/// there were more.
 pub const MAX_NAMES: usize = 64;
 
 fn is_word(b: u8) -> bool {
@@ -386,10 +387,14 @@ pub struct Class {
     pub first_seen: Option<Timestamp>,
     /// Latest statement time.
     pub last_seen: Option<Timestamp>,
-    /// Distinct users (at most [`MAX_NAMES`]), sorted.
+    /// Distinct users, sorted: all of them, or the first [`MAX_NAMES`] when there are more.
     pub users: Vec<String>,
-    /// Distinct client hosts (at most [`MAX_NAMES`]), sorted.
+    /// True when the class had more than [`MAX_NAMES`] distinct users.
+    pub users_more: bool,
+    /// Distinct client hosts, sorted: all of them, or the first [`MAX_NAMES`] when there are more.
     pub hosts: Vec<String>,
+    /// True when the class had more than [`MAX_NAMES`] distinct hosts.
+    pub hosts_more: bool,
     /// Which logs the statements came from.
     pub logs: Vec<String>,
     /// The slowest statement of the class (the first one when no times), redacted.
@@ -566,6 +571,42 @@ impl Times {
     }
 }
 
+/// The distinct names of a class: the [`MAX_NAMES`] first in byte order, and whether there were more. Both
+/// depend only on the set of names seen, not on how the input was split among partials (the first names in
+/// order of appearance would).
+#[derive(Debug, Default)]
+struct Names {
+    set: BTreeSet<String>,
+    more: bool,
+}
+
+impl Names {
+    fn insert(&mut self, name: &str) {
+        if self.set.len() < MAX_NAMES {
+            if !self.set.contains(name) {
+                self.set.insert(name.to_owned());
+            }
+            return;
+        }
+        // Full: a name after the last kept one is only counted as more (no copy); an earlier new one replaces
+        // the last.
+        if self.set.last().is_some_and(|last| name > last.as_str()) {
+            self.more = true;
+        } else if !self.set.contains(name) {
+            self.more = true;
+            self.set.pop_last();
+            self.set.insert(name.to_owned());
+        }
+    }
+
+    fn merge(&mut self, o: Names) {
+        self.more |= o.more;
+        for n in o.set {
+            self.insert(&n);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     count: u64,
@@ -575,8 +616,8 @@ struct State {
     rows_examined: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    users: BTreeSet<String>,
-    hosts: BTreeSet<String>,
+    users: Names,
+    hosts: Names,
     logs: BTreeSet<LogType>,
     example: Option<(i128, String)>,
 }
@@ -590,16 +631,8 @@ impl State {
         self.rows_examined = self.rows_examined.saturating_add(o.rows_examined);
         self.first = either(self.first, o.first, Ord::min);
         self.last = either(self.last, o.last, Ord::max);
-        for u in o.users {
-            if self.users.len() < MAX_NAMES || self.users.contains(&u) {
-                self.users.insert(u);
-            }
-        }
-        for h in o.hosts {
-            if self.hosts.len() < MAX_NAMES || self.hosts.contains(&h) {
-                self.hosts.insert(h);
-            }
-        }
+        self.users.merge(o.users);
+        self.hosts.merge(o.hosts);
         self.logs.extend(o.logs);
         if let Some(b) = o.example {
             if self.example.as_ref().is_none_or(|a| b.0 > a.0) {
@@ -716,16 +749,9 @@ impl Partial {
             st.first = Some(st.first.map_or(t, |f| f.min(t)));
             st.last = Some(st.last.map_or(t, |l| l.max(t)));
         }
-        for (set, v) in [(&mut st.users, &ev.user), (&mut st.hosts, &ev.host)] {
-            // A full set takes no more names: no need to read this one.
-            if set.len() >= MAX_NAMES {
-                continue;
-            }
+        for (names, v) in [(&mut st.users, &ev.user), (&mut st.hosts, &ev.host)] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                let v = String::from_utf8_lossy(v);
-                if !set.contains(v.as_ref()) {
-                    set.insert(v.into_owned());
-                }
+                names.insert(&String::from_utf8_lossy(v));
             }
         }
         st.logs.insert(ev.log);
@@ -856,8 +882,10 @@ impl Digest {
                         rows_examined: st.rows_examined,
                         first_seen: st.first,
                         last_seen: st.last,
-                        users: st.users.into_iter().collect(),
-                        hosts: st.hosts.into_iter().collect(),
+                        users_more: st.users.more,
+                        users: st.users.set.into_iter().collect(),
+                        hosts_more: st.hosts.more,
+                        hosts: st.hosts.set.into_iter().collect(),
                         logs: st.logs.into_iter().map(|l| l.as_str().to_string()).collect(),
                         example: st.example.map(|e| e.1).unwrap_or_default(),
                     },
@@ -879,6 +907,34 @@ impl Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names kept for a class (the first [`MAX_NAMES`] in byte order) and whether there were more do not
+    /// depend on how the names were split among partials or in which order they came.
+    #[test]
+    fn kept_names_do_not_depend_on_the_split() {
+        for distinct in [3, MAX_NAMES, MAX_NAMES + 1, 300] {
+            let names: Vec<String> = (0..2_000u64)
+                .map(|i| format!("10.0.{}.{}", (i * 7919) % 13, (i * 104_729) % distinct as u64))
+                .collect();
+            let mut one = Names::default();
+            names.iter().for_each(|n| one.insert(n));
+            let mut all: Vec<&String> = names.iter().collect();
+            all.sort();
+            all.dedup();
+            let first: Vec<&String> = all.iter().copied().take(MAX_NAMES).collect();
+            assert_eq!(one.set.iter().collect::<Vec<_>>(), first, "{distinct}");
+            assert_eq!(one.more, all.len() > MAX_NAMES, "{distinct}");
+            for parts in [2, 3, 17] {
+                let mut merged = Names::default();
+                for chunk in names.chunks(names.len().div_ceil(parts)).rev() {
+                    let mut p = Names::default();
+                    chunk.iter().for_each(|n| p.insert(n));
+                    merged.merge(p);
+                }
+                assert_eq!((merged.set.iter().collect::<Vec<_>>(), merged.more), (first.clone(), one.more));
+            }
+        }
+    }
 
     /// The memoized fingerprint equals the plain one for every statement, across the cache being cleared when
     /// full: statements of many classes, with literals, lists, comments, `use` and `call`.

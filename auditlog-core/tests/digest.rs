@@ -214,6 +214,46 @@ fn parallel_equals_sequential() {
     }
 }
 
+/// A class with more users and hosts than are kept: the kept names (the first in byte order) and the `more`
+/// flags are the same with any number of threads and block size (they once depended on the split).
+#[test]
+fn kept_users_and_hosts_do_not_depend_on_threads() {
+    let mut log = String::new();
+    for i in 0..3_000u32 {
+        log.push_str(&format!(
+            "# Time: 2024-11-19T07:06:{:02}.{:06}Z\n# User@Host: u{}[u{}] @  [10.1.{}.{}]  Id: {}\n\
+             # Query_time: 0.{:06}  Lock_time: 0.000100 Rows_sent: 1  Rows_examined: 10\n\
+             SET timestamp=1732000000;\nSELECT * FROM t WHERE id = {};\n",
+            i % 60,
+            i,
+            (i * 31) % 97,
+            (i * 31) % 97,
+            (i * 7) % 5,
+            (i * 104_729) % 251,
+            i,
+            (i * 7919) % 1_000_000,
+            i
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("slow.log");
+    std::fs::write(&f, log).unwrap();
+    let base = digest(&f, DigestOptions { threads: 1, ..DigestOptions::default() });
+    let c = &base.classes[0];
+    assert_eq!((base.classes.len(), c.count, c.users.len(), c.hosts.len()), (1, 3_000, 64, 64));
+    assert!(c.users_more && c.hosts_more);
+    assert!(c.hosts.windows(2).all(|w| w[0] < w[1]), "sorted");
+    for (threads, block) in [(2, 4096), (3, 700), (8, 2048)] {
+        let opts = DigestOptions {
+            threads,
+            min_chunk: 64,
+            read: ReadOptions::default().with_block_size(block),
+            ..DigestOptions::default()
+        };
+        assert_eq!(format!("{:?}", digest(&f, opts).classes), format!("{:?}", base.classes), "{threads} threads");
+    }
+}
+
 #[test]
 fn fingerprint_rules() {
     assert_eq!(
