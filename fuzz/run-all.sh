@@ -13,7 +13,7 @@ secs=${1:-900}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(stream sniff parse_audit parse_general parse_slow parse_error chunk analyze query)
+    targets=(stream sniff parse_audit parse_general parse_slow parse_error chunk analyze query digest)
 fi
 mkdir -p logs
 for t in "${targets[@]}"; do

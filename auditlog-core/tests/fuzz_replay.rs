@@ -112,6 +112,19 @@ fn analyze_inputs() {
     }
 }
 
+/// The `digest` target: byte 0 picks format, threads and block size; the rest is the log.
+#[test]
+fn digest_inputs() {
+    let files = inputs("digest");
+    assert!(!files.is_empty(), "no kept inputs for the digest target");
+    for f in files {
+        let Some(data) = load(&f) else { continue };
+        if let Some((&cfg, log)) = data.split_first() {
+            checks::check_digest(cfg, log);
+        }
+    }
+}
+
 /// The `stream` target's inputs through the streaming reader with tiny blocks and record limit.
 #[test]
 fn stream_inputs() {

@@ -238,6 +238,32 @@ pub fn check_query(src: &str) {
     assert_eq!(one, two, "6 threads with 256-byte blocks give the rows of 1 thread for {src:?}");
 }
 
+/// The digest: the classes with 2 or 6 threads, small blocks and tiny chunks equal those of 1 thread reading
+/// the input in one block (users and hosts kept, times, examples). `cfg` picks the format (or sniffing), the
+/// block size and the thread count.
+pub fn check_digest(cfg: u8, data: &[u8]) {
+    use auditlog_core::digest::{Digest, DigestOptions};
+    use auditlog_core::ReadOptions;
+    let format = match cfg & 3 {
+        0 => Some(Format::Slow),
+        1 => Some(Format::General),
+        2 => Some(Format::Audit),
+        _ => None,
+    };
+    let run = |opts: DigestOptions| {
+        let mut d = Digest::new(opts).expect("digest");
+        let res = d.add_reader("fuzz", data).map_err(|e| e.to_string());
+        (res, format!("{:?}", d.finish().classes))
+    };
+    let read = ReadOptions::default().with_format(format);
+    let one = run(DigestOptions { threads: 1, read: read.clone(), ..DigestOptions::default() });
+    let block = 64 + usize::from(cfg >> 3) * 37;
+    let threads = if cfg & 4 == 0 { 2 } else { 6 };
+    let two =
+        run(DigestOptions { threads, min_chunk: 1, read: read.with_block_size(block), ..DigestOptions::default() });
+    assert_eq!(one, two, "same digest with {threads} threads and block size {block}");
+}
+
 /// The streaming reader with 64-byte blocks and a 1 KiB record limit (sniffing, refills, too-long records): the
 /// summary counts exactly the items handed to the sink, and every event can be made owned.
 pub fn check_stream(data: &[u8]) {
