@@ -39,21 +39,22 @@ struct JsonEvent<'e, 'a> {
 struct Jsonl<'w> {
     out: Box<dyn Write + 'w>,
     tty: bool,
-    /// The line being written, on a terminal.
+    /// The line being written: serialized into memory and written in one call (serde_json writes many small
+    /// pieces, each a dynamic call into the buffered writer otherwise).
     line: Vec<u8>,
 }
 
 impl EventWriter for Jsonl<'_> {
     fn write(&mut self, ev: &Event<'_>, file: &str) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &JsonEvent { event: ev, file })?;
         if self.tty {
-            self.line.clear();
-            serde_json::to_writer(&mut self.line, &JsonEvent { event: ev, file })?;
             let text = String::from_utf8_lossy(&self.line);
             self.out.write_all(sanitize::json_for_terminal(&text).as_bytes())?;
-        } else {
-            serde_json::to_writer(&mut self.out, &JsonEvent { event: ev, file })?;
+            return self.out.write_all(b"\n");
         }
-        self.out.write_all(b"\n")
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
