@@ -83,7 +83,14 @@ pub fn generate(kind: Kind, bytes: u64, seed: u64, out: &mut dyn Write) -> io::R
                 } else if k < 500 {
                     writeln!(line, "{ts},{srv},{user},{host},{conn},{qid},WRITE,shop,{table},0")
                 } else if k == 500 && r.below(20) == 0 {
-                    writeln!(line, "{ts},{srv},admin,{host},{conn},{qid},QUERY,,'GRANT SELECT, INSERT ON shop.* TO \\'etl\\'@\\'10.0.%\\'',0")
+                    // DCL: grants, and account changes that carry a password for the redaction to find.
+                    let n = r.below(1_000_000);
+                    match r.below(4) {
+                        0 => writeln!(line, "{ts},{srv},admin,{host},{conn},{qid},QUERY,,'GRANT SELECT, INSERT ON shop.* TO \\'etl\\'@\\'10.0.%\\'',0"),
+                        1 => writeln!(line, "{ts},{srv},admin,{host},{conn},{qid},QUERY,,'CREATE USER \\'svc_{n}\\'@\\'10.0.%\\' IDENTIFIED BY \\'Gen-Secret-{n}\\'',0"),
+                        2 => writeln!(line, "{ts},{srv},admin,{host},{conn},{qid},QUERY,,'ALTER USER \\'app\\'@\\'%\\' IDENTIFIED BY \\'Gen-Secret-{n}\\'',0"),
+                        _ => writeln!(line, "{ts},{srv},admin,{host},{conn},{qid},QUERY,,'SET PASSWORD FOR \\'report\\'@\\'%\\' = \\'Gen-Secret-{n}\\'',0"),
+                    }
                 } else if k < 700 {
                     let id = r.below(1_000_000);
                     writeln!(line, "{ts},{srv},{user},{host},{conn},{qid},QUERY,shop,'SELECT o.id, o.total, c.name FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = {id} AND c.note <> \\'O\\\\\\'Brien, Ltd\\'',0")
