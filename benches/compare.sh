@@ -55,10 +55,13 @@ row() {
 row "wc -l" "$abytes" wc -l "$audit"
 row "rg -c FAILED_CONNECT" "$abytes" rg -c FAILED_CONNECT "$audit"
 row "auditlog analyze --threads 1" "$abytes" "$BIN" analyze -q --fail-on never --threads 1 -o json "$audit"
-row "auditlog analyze --threads 2" "$abytes" "$BIN" analyze -q --fail-on never --threads 2 -o json "$audit"
+row "auditlog analyze --threads 2" "$abytes" sh -c "'$BIN' analyze -q --fail-on never --threads 2 -o json '$audit' > '$WORK/analyze.json'"
 row "auditlog analyze - (stdin, 2 threads)" "$abytes" sh -c "cat '$audit' | '$BIN' analyze -q --fail-on never -o json -"
 row "auditlog query (filter + stats, 2 threads)" "$abytes" "$BIN" query -q 'filter kind = "failed_connect" | stats count(*) by host, bin(5m)' "$audit"
-row "auditlog events -o jsonl (1 thread)" "$abytes" "$BIN" events -q -o jsonl "$audit"
+row "auditlog events -o jsonl (1 thread)" "$abytes" sh -c "'$BIN' events -q -o jsonl '$audit' > '$WORK/events.jsonl'"
+# The generator writes account changes with passwords `Gen-Secret-N`: none may reach any output.
+echo "generated secrets: $(grep -c Gen-Secret "$audit") lines of the log hold one; in the events output: \
+$(grep -c Gen-Secret "$WORK/events.jsonl"), in the analysis: $(grep -c Gen-Secret "$WORK/analyze.json")"
 if [ "${STDIN_4G:-0}" = 1 ]; then
     row "gen 4G | auditlog analyze - (memory)" 4294967296 sh -c "'$GEN' audit 4G | '$BIN' analyze -q --fail-on never -o json -"
 fi
