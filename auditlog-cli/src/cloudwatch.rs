@@ -279,6 +279,9 @@ mod imp {
             ..ConnectOptions::default()
         };
         let client = Client::connect(&opts, progress.clone())?;
+        // Before listing the streams, which pages through DescribeLogStreams and stops when cancelled.
+        let interrupted = Arc::new(AtomicBool::new(false));
+        install_ctrl_c(client.cancel_flag(), interrupted.clone());
         let filter = StreamFilter { names: args.stream.clone(), prefix: args.stream_prefix.clone() };
         let streams = client.streams(&target, &kinds(args), &filter)?;
         let mut query = if exact {
@@ -293,9 +296,7 @@ mod imp {
         };
         query.filter_pattern = args.filter_pattern.clone();
         query.page_size = args.page_size;
-        let interrupted = Arc::new(AtomicBool::new(false));
-        install_ctrl_c(client.cancel_flag(), interrupted.clone());
-        if streams.is_empty() && !quiet {
+        if streams.is_empty() && !quiet && !interrupted.load(Ordering::SeqCst) {
             eprintln!("auditlog: cloudwatch: the log groups have no log streams");
         }
         Ok(Source { client, streams, query, progress, interrupted })

@@ -689,6 +689,7 @@ impl Client {
     /// The streams of `target` for the log types `kinds` (empty: all four, skipping the log groups that do not
     /// exist) that pass `filter`, by log type then stream name. A log group named explicitly (a kind in `kinds`,
     /// or a [`Target::LogGroup`]) that does not exist is an error, and so is a filter that matches no stream.
+    /// Cancelled (see [`Client::cancel_flag`]) while listing, it returns the streams listed so far.
     pub fn streams(
         &self,
         target: &Target,
@@ -716,6 +717,10 @@ impl Client {
                 Err(CloudWatchError::LogGroupNotFound { .. }) if !required => {}
                 Err(e) => return Err(e),
             }
+        }
+        // Cancelled while listing: the streams found so far, without judging what was not looked at.
+        if self.is_cancelled() {
+            return Ok(out);
         }
         if !found_group {
             return Err(CloudWatchError::LogGroupNotFound { groups: groups.into_iter().map(|g| g.0).collect() });

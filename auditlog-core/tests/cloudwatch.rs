@@ -223,6 +223,11 @@ fn clear_errors_and_cancellation() {
     assert!(reader.cancelled());
     assert_eq!(reader.stats().pages, 3);
     assert_eq!(text.matches("# Time:").count(), 15);
+    // Cancelled (Ctrl-C) while listing streams: the streams listed so far, and no "not found" verdict on the
+    // groups and names that were not looked at.
+    let filter = StreamFilter { names: vec!["errs-9".into()], prefix: None };
+    let listed = client.streams(&Target::Cluster("nope".into()), &[LogKind::Audit], &filter).expect("cancelled");
+    assert!(listed.is_empty());
 
     // Access denied, from a proxy that refuses FilterLogEvents.
     let denied = moto::proxy(
