@@ -795,7 +795,7 @@ impl Fold<Ctx> for Partial {
 /// Runs inputs through the parallel engine into a [`DigestReport`].
 pub struct Digest {
     opts: DigestOptions,
-    pool: std::sync::Arc<rayon::ThreadPool>,
+    pool: Arc<rayon::ThreadPool>,
     threads: usize,
     acc: Partial,
     inputs: Vec<InputSummary>,
