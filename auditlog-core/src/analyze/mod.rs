@@ -288,12 +288,8 @@ impl Counter {
 
     fn bump(&mut self, key: Option<&[u8]>) {
         let Some(k) = key else { return };
-        if self.map.is_empty() {
-            self.add_few(k, 1);
-            return;
-        }
-        if self.no_runs {
-            add_count(&mut self.map, k, 1);
+        if self.map.is_empty() || self.no_runs {
+            self.add(k, 1);
             return;
         }
         if self.run_len > 0 && self.run == k {
