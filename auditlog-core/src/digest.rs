@@ -769,9 +769,9 @@ impl Partial {
 }
 
 impl Fold<Ctx> for Partial {
-    fn add(&mut self, item: Item<'_>, ctx: &Ctx) {
+    fn add(&mut self, item: &Item<'_>, ctx: &Ctx) {
         match item {
-            Item::Event(ev) => self.event(&ev, ctx),
+            Item::Event(ev) => self.event(ev, ctx),
             Item::Malformed(_) => self.malformed += 1,
             Item::Skipped(_) => {}
         }

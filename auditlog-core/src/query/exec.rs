@@ -667,9 +667,9 @@ impl Partial {
 }
 
 impl Fold<Ctx<'_>> for Partial {
-    fn add(&mut self, item: Item<'_>, ctx: &Ctx<'_>) {
+    fn add(&mut self, item: &Item<'_>, ctx: &Ctx<'_>) {
         match item {
-            Item::Event(ev) => self.event(&ev, ctx),
+            Item::Event(ev) => self.event(ev, ctx),
             Item::Malformed(m) => {
                 self.malformed += 1;
                 if self.examples.len() < ctx.examples {
