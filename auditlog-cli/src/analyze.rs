@@ -121,7 +121,10 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
         eprintln!("auditlog: interrupted: the report covers only what was read before Ctrl-C");
         return Ok(ExitCode::from(130));
     }
-    if failed > 0 {
+    for w in &report.summary.warnings {
+        eprintln!("auditlog: {}", sanitize(w.as_bytes()));
+    }
+    if failed > 0 || !report.summary.warnings.is_empty() {
         return Ok(ExitCode::from(2));
     }
     let threshold = match fail_on {
@@ -145,7 +148,7 @@ pub fn baseline(args: &BaselineArgs) -> Result<ExitCode> {
         ..AnalyzeOptions::default()
     };
     let (analyzer, failed) = run_inputs(&r, opts, args.input.quiet)?;
-    let b = analyzer.baseline();
+    let b = analyzer.baseline().context("learning the baseline")?;
     let json = serde_json::to_string_pretty(&b)?;
     if args.output_file.as_os_str() == "-" {
         let mut out = io::stdout().lock();

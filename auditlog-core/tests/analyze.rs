@@ -152,7 +152,7 @@ fn unusual_host_from_a_baseline_of_the_early_period() {
     for i in expand(&[corpus("mariadb")]).unwrap() {
         let _ = a.add_input(&i);
     }
-    let baseline: Baseline = a.baseline();
+    let baseline: Baseline = a.baseline().unwrap();
     assert!(baseline.users.contains_key(user));
     assert!(!baseline.contains(user, host));
     let r =
@@ -174,6 +174,53 @@ fn learn_mode_flags_the_new_host_too() {
     assert!(r.findings.iter().any(|f| f.detector == Detector::UnusualHost
         && f.user.as_deref() == Some("report")
         && f.host.as_deref() == Some("127.0.0.99")));
+}
+
+#[test]
+fn logins_on_disk_give_the_same_baseline_and_report() {
+    // Every successful login past the first goes to a temporary file: the baseline and the report (bursts
+    // followed by a success, logins matched across the audit, general and error logs, new hosts) are unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let learn = |in_memory, temp_dir| {
+        let mut a =
+            Analyzer::new(AnalyzeOptions { logins_in_memory: in_memory, temp_dir, ..AnalyzeOptions::default() })
+                .unwrap();
+        for i in expand(&[corpus("mariadb")]).unwrap() {
+            let _ = a.add_input(&i);
+        }
+        a.baseline().unwrap()
+    };
+    let kept = learn(1 << 17, None);
+    assert!(kept.users.len() > 1);
+    assert_eq!(learn(0, Some(dir.path().to_path_buf())), kept);
+    let opts = |in_memory| AnalyzeOptions {
+        logins_in_memory: in_memory,
+        temp_dir: Some(dir.path().to_path_buf()),
+        learn_us: Some(35_000_000),
+        ..AnalyzeOptions::default()
+    };
+    let base = analyze_paths(&[corpus("mariadb")], opts(1 << 17));
+    assert!(base.summary.logins.successful > 10 && base.findings.len() > 3);
+    assert!(base.findings.iter().any(|f| f.followed_by_success == Some(true)));
+    for in_memory in [0, 1, 5] {
+        assert_eq!(json(&analyze_paths(&[corpus("mariadb")], opts(in_memory))), json(&base), "{in_memory}");
+    }
+    // The temporary files have no name: nothing is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_temporary_folder_that_cannot_be_written_keeps_the_logins_in_memory_and_says_so() {
+    let opts = AnalyzeOptions {
+        logins_in_memory: 0,
+        temp_dir: Some(PathBuf::from("/nonexistent/auditlog-tmp")),
+        ..AnalyzeOptions::default()
+    };
+    let base = analyze_paths(&[corpus("mariadb")], AnalyzeOptions::default());
+    let r = analyze_paths(&[corpus("mariadb")], opts);
+    assert!(r.summary.warnings.iter().any(|w| w.contains("temporary file")), "{:?}", r.summary.warnings);
+    assert_eq!(r.summary.logins, base.summary.logins);
+    assert_eq!(r.findings, base.findings);
 }
 
 /// A benign workload: logins from usual hosts, queries, a few isolated typos spread out in time.
@@ -229,11 +276,16 @@ fn attacked(n: usize, seed: u64) -> String {
 }
 
 fn run(log: &str, threads: usize, block: usize, min_chunk: usize) -> Report {
+    run_spilling(log, threads, block, min_chunk, AnalyzeOptions::default().logins_in_memory)
+}
+
+fn run_spilling(log: &str, threads: usize, block: usize, min_chunk: usize, logins_in_memory: usize) -> Report {
     let opts = AnalyzeOptions {
         threads,
         read: ReadOptions::default().with_block_size(block),
         min_chunk,
         learn_us: Some(30_000_000),
+        logins_in_memory,
         ..AnalyzeOptions::default()
     };
     let mut a = Analyzer::new(opts).unwrap();
@@ -266,17 +318,25 @@ fn attack_in_generated_traffic_is_found() {
 fn parallel_equals_sequential_on_the_corpus() {
     for dir in ["mariadb", "aurora", "rds-mysql8", "mysql8", "mysql57", "download", "malformed"] {
         let base = analyze_paths(&[corpus(dir)], AnalyzeOptions { threads: 1, ..AnalyzeOptions::default() });
-        for (threads, block, min_chunk) in
-            [(2, 8 << 20, 1), (3, 4096, 64), (4, 300, 1), (2, 1 << 16, 512), (8, 2048, 64)]
-        {
+        // The last number: successful logins kept in memory before the rest go to temporary files.
+        for (threads, block, min_chunk, in_memory) in [
+            (2, 8 << 20, 1, 1 << 17),
+            (3, 4096, 64, 1 << 17),
+            (4, 300, 1, 0),
+            (2, 1 << 16, 512, 1),
+            (8, 2048, 64, 3),
+            (1, 1 << 20, 1 << 20, 0),
+        ] {
             let opts = AnalyzeOptions {
                 threads,
                 read: ReadOptions::default().with_block_size(block),
                 min_chunk,
+                logins_in_memory: in_memory,
                 ..AnalyzeOptions::default()
             };
             let r = analyze_paths(&[corpus(dir)], opts);
-            assert_eq!(json(&r), json(&base), "{dir} with {threads} threads, block {block}, chunk {min_chunk}");
+            let what = format!("{dir} with {threads} threads, block {block}, chunk {min_chunk}, {in_memory} in memory");
+            assert_eq!(json(&r), json(&base), "{what}");
         }
     }
 }
@@ -297,6 +357,9 @@ proptest! {
         let base = run(&log, 1, 1 << 20, 1 << 20);
         let par = run(&log, threads, block, min_chunk);
         prop_assert_eq!(json(&par), json(&base));
+        // Successful logins written to temporary files and merged back: the same report.
+        let spilled = run_spilling(&log, threads, block, min_chunk, (seed % 50) as usize);
+        prop_assert_eq!(json(&spilled), json(&base));
     }
 }
 

@@ -129,8 +129,9 @@ pub fn check_chunks(format: Format, data: &[u8], seed: &[u8]) {
     }
 }
 
-/// The whole analysis: the report with 2 or 6 threads, small blocks and tiny chunks equals the report of 1 thread
-/// reading the input in one block. `cfg` picks the block size, the format (or sniffing) and detector settings.
+/// The whole analysis: the report with 2 or 6 threads, small blocks and tiny chunks (and, for half the inputs,
+/// successful logins written to temporary files past the first) equals the report of 1 thread reading the input
+/// in one block. `cfg` picks the block size, the format (or sniffing) and detector settings.
 pub fn check_analyze(cfg: u8, data: &[u8]) -> auditlog_core::analyze::Report {
     use auditlog_core::analyze::{AnalyzeOptions, Analyzer, BurstOptions};
     use auditlog_core::ReadOptions;
@@ -156,8 +157,14 @@ pub fn check_analyze(cfg: u8, data: &[u8]) -> auditlog_core::analyze::Report {
     let block = 64 + usize::from(cfg >> 4) * 37;
     // 2 workers fold whole blocks; 6 (more than blocks in flight) also cut each block in two.
     let threads = if cfg & 16 == 0 { 2 } else { 6 };
-    let (res2, two) =
-        run(AnalyzeOptions { threads, read: base.read.clone().with_block_size(block), min_chunk: 1, ..base.clone() });
+    let logins_in_memory = if cfg & 32 == 0 { base.logins_in_memory } else { 1 };
+    let (res2, two) = run(AnalyzeOptions {
+        threads,
+        read: base.read.clone().with_block_size(block),
+        min_chunk: 1,
+        logins_in_memory,
+        ..base.clone()
+    });
     assert_eq!(res1, res2, "same read result with {threads} threads and block size {block}");
     assert_eq!(format!("{one:?}"), format!("{two:?}"), "same report with {threads} threads and block size {block}");
     if let Ok(s) = res1 {

@@ -1,8 +1,9 @@
 //! The detectors, run over facts sorted by time across all inputs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
+use super::accepted::Accepted;
 use super::{
     AnalyzeOptions, Baseline, BurstOptions, Count, DclFact, Detector, Evidence, Finding, Ident, Idents, InputSummary,
     Login, Logins, MalformedExample, Origin, Partial, Pattern, Report, Severity, Summary,
@@ -18,9 +19,8 @@ const EVIDENCE: usize = 10;
 /// One login attempt, counted once across the logs that recorded it.
 struct Attempt<'a> {
     login: &'a Login,
-    /// The records of the attempt (indices into `all`), the first one `login`.
-    group: Group,
-    all: &'a [Login],
+    /// The records of the attempt, the first one `login`.
+    members: Members<&'a Login>,
     idents: &'a Idents,
 }
 
@@ -35,7 +35,7 @@ impl<'a> Attempt<'a> {
         !self.login.ok && !self.login.db_denied
     }
     fn origins(&self) -> impl Iterator<Item = Origin> + '_ {
-        self.group.members().filter_map(|i| self.all.get(i)).map(|l| l.origin)
+        self.members.iter().map(|l| l.origin)
     }
 }
 
@@ -50,108 +50,15 @@ fn conn_compatible(a: Option<u64>, b: Option<u64>) -> bool {
 /// per record when floods of look-alike records arrive within [`SAME_RECORD_US`].
 const PAIR_SCAN: usize = 64;
 
-/// The log types records can come from; a group holds at most one record of each.
-const LOGS: [LogType; 4] = [LogType::Audit, LogType::General, LogType::Slow, LogType::Error];
-
-/// The records of one event written to several logs: indices into the records, in the order they joined; at
-/// most one per log type, so a group needs no allocation of its own.
-#[derive(Clone, Copy)]
-struct Group([u32; 4]);
-
-impl Group {
-    const NONE: u32 = u32::MAX;
-
-    fn new(first: usize) -> Self {
-        Group([u32::try_from(first).unwrap_or(Self::NONE), Self::NONE, Self::NONE, Self::NONE])
-    }
-    fn members(self) -> impl Iterator<Item = usize> {
-        self.0.into_iter().take_while(|i| *i != Self::NONE).map(|i| i as usize)
-    }
-    fn first(self) -> usize {
-        self.0[0] as usize
-    }
-    fn push(&mut self, i: usize) {
-        if let Some(slot) = self.0.iter_mut().find(|s| **s == Self::NONE) {
-            *slot = u32::try_from(i).unwrap_or(Self::NONE);
-        }
-    }
-}
-
-/// Groups records that are the same event written to several logs (audit, general, error or slow log of one
-/// server): a record joins the earliest group under one of its keys that started at most [`SAME_RECORD_US`]
-/// before it, has no record of its log yet and is `compatible`; otherwise it starts a group. Records must come in
-/// time order. Each key keeps, per log, a queue of the groups still missing that log, so the work per record is
-/// bounded (amortized constant) whatever the rate of records. Only logs that occur among the records get
-/// queues, and queues whose groups are all too old to be joined are dropped as time moves on, so the memory
-/// beyond one small group per record is bounded by the records of one [`SAME_RECORD_US`] window.
-fn pair_across_logs<'a, T, K: std::hash::Hash + Eq + Clone>(
-    items: &'a [T],
-    ts: impl Fn(&T) -> i64,
-    log: impl Fn(&T) -> LogType,
-    keys: impl Fn(&'a T) -> Vec<K>,
-    compatible: impl Fn(&T, &T) -> bool,
-) -> Vec<Group> {
-    let present: Vec<LogType> = LOGS.into_iter().filter(|l| items.iter().any(|x| log(x) == *l)).collect();
-    let mut groups: Vec<Group> = Vec::with_capacity(items.len());
-    let mut queues: HashMap<(K, LogType), std::collections::VecDeque<usize>> = HashMap::new();
-    if present.len() < 2 {
-        // One log type only: every record is an event of its own.
-        groups.extend((0..items.len()).map(Group::new));
-        return groups;
-    }
-    let has_log = |g: Group, l: LogType| g.members().any(|i| items.get(i).is_some_and(|x| log(x) == l));
-    let first_ts = |g: Group| items.get(g.first()).map(&ts);
-    let mut next_sweep = 0;
-    for (idx, item) in items.iter().enumerate() {
-        let (t, l) = (ts(item), log(item));
-        if idx >= next_sweep {
-            // Queues whose newest group is too old hold only groups no record can join any more.
-            queues.retain(|_, q| {
-                q.back()
-                    .and_then(|g| groups.get(*g))
-                    .and_then(|g| first_ts(*g))
-                    .is_some_and(|f| t - f <= SAME_RECORD_US)
-            });
-            next_sweep = idx + queues.len().max(4096);
-        }
-        let ks = keys(item);
-        let mut joined = None;
-        'keys: for k in &ks {
-            let Some(q) = queues.get_mut(&(k.clone(), l)) else { continue };
-            while let Some(&g) = q.front() {
-                let group = groups.get(g).copied();
-                let old = group.and_then(first_ts).is_none_or(|f| t - f > SAME_RECORD_US);
-                if old || group.is_some_and(|g| has_log(g, l)) {
-                    q.pop_front();
-                } else {
-                    break;
-                }
-            }
-            for (i, &g) in q.iter().enumerate().take(PAIR_SCAN) {
-                let Some(group) = groups.get(g).copied() else { continue };
-                if let Some(first) = items.get(group.first()) {
-                    if !has_log(group, l) && compatible(first, item) {
-                        joined = Some(g);
-                        q.remove(i);
-                        break 'keys;
-                    }
-                }
-            }
-        }
-        match joined.and_then(|g| groups.get_mut(g)) {
-            Some(group) => group.push(idx),
-            None => {
-                let g = groups.len();
-                groups.push(Group::new(idx));
-                for k in &ks {
-                    for other in present.iter().copied().filter(|o| *o != l) {
-                        queues.entry((k.clone(), other)).or_default().push_back(g);
-                    }
-                }
-            }
-        }
-    }
-    groups
+/// A record that one server may write to several of its logs (audit, general, error or slow log).
+trait Pairable {
+    /// What two records of one event share.
+    type Key: std::hash::Hash + Eq + Clone;
+    fn time_us(&self) -> i64;
+    fn log(&self) -> LogType;
+    fn keys(&self) -> [Option<Self::Key>; 2];
+    /// Whether `later` may be a record of the same event as this one.
+    fn compatible(&self, later: &Self) -> bool;
 }
 
 /// What makes two login records the same attempt.
@@ -164,47 +71,238 @@ enum LoginKey {
     Conn(bool, bool, Ident, u64),
 }
 
-/// Merges records of the same login attempt from different logs (audit, general, error of one server): same
-/// outcome, user, host (or connection id) and compatible connection ids, at most 2 s apart, each log at most
-/// once per attempt.
-fn dedupe<'a>(logins: &'a [Login], idents: &'a Idents) -> Vec<Attempt<'a>> {
-    let groups = pair_across_logs(
-        logins,
-        |l| l.ts.epoch_micros(),
-        |l| l.origin.log,
-        |l| {
-            let mut k = vec![LoginKey::Host(l.ok, l.db_denied, l.user, l.host)];
-            if let Some(c) = l.conn_id {
-                k.push(LoginKey::Conn(l.ok, l.db_denied, l.user, c));
+/// Records of the same login attempt: same outcome, user, host (or connection id) and compatible connection
+/// ids.
+impl Pairable for Login {
+    type Key = LoginKey;
+    fn time_us(&self) -> i64 {
+        self.ts.epoch_micros()
+    }
+    fn log(&self) -> LogType {
+        self.origin.log
+    }
+    fn keys(&self) -> [Option<LoginKey>; 2] {
+        let (ok, denied, user) = (self.ok, self.db_denied, self.user);
+        [Some(LoginKey::Host(ok, denied, user, self.host)), self.conn_id.map(|c| LoginKey::Conn(ok, denied, user, c))]
+    }
+    fn compatible(&self, later: &Self) -> bool {
+        conn_compatible(self.conn_id, later.conn_id)
+    }
+}
+
+impl Pairable for &Login {
+    type Key = LoginKey;
+    fn time_us(&self) -> i64 {
+        (*self).time_us()
+    }
+    fn log(&self) -> LogType {
+        (*self).log()
+    }
+    fn keys(&self) -> [Option<LoginKey>; 2] {
+        (*self).keys()
+    }
+    fn compatible(&self, later: &Self) -> bool {
+        (*self).compatible(later)
+    }
+}
+
+/// Records of the same DCL statement: the same statement text and compatible connection ids.
+impl<'a> Pairable for &'a DclFact {
+    type Key = &'a str;
+    fn time_us(&self) -> i64 {
+        self.ts.epoch_micros()
+    }
+    fn log(&self) -> LogType {
+        self.origin.log
+    }
+    fn keys(&self) -> [Option<&'a str>; 2] {
+        [Some(&*self.key), None]
+    }
+    fn compatible(&self, later: &Self) -> bool {
+        conn_compatible(self.conn_id, later.conn_id)
+    }
+}
+
+/// The records of one event written to several logs, in the order they joined: at most one per log type, so a
+/// group needs no allocation of its own.
+#[derive(Clone, Copy)]
+struct Members<T> {
+    first: T,
+    more: [Option<T>; 3],
+}
+
+impl<T> Members<T> {
+    fn new(first: T) -> Self {
+        Members { first, more: [None, None, None] }
+    }
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.first).chain(self.more.iter().map_while(Option::as_ref))
+    }
+    fn push(&mut self, t: T) {
+        if let Some(slot) = self.more.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(t);
+        }
+    }
+}
+
+/// A group that records may still join.
+struct Live<T> {
+    first_us: i64,
+    /// The log types of its records, one bit each.
+    logs: u8,
+    members: Members<T>,
+}
+
+fn bit(l: LogType) -> u8 {
+    1 << (l as u8)
+}
+
+/// Groups records that are the same event written to several logs: a record joins the earliest group under one
+/// of its keys that started at most [`SAME_RECORD_US`] before it, has no record of its log yet and is
+/// `compatible`; otherwise it starts a group. Records are pushed in time order; groups come out in the order
+/// they started, as soon as no later record can join them, so memory is bounded by the records of one
+/// [`SAME_RECORD_US`] window whatever the number of records. Each key keeps, per log, a queue of the groups
+/// still missing that log, so the work per record is bounded (amortized constant) whatever their rate; queues
+/// whose groups are all too old to be joined are dropped as time moves on.
+struct Pairer<T: Pairable> {
+    /// The log types records come from: with fewer than two, every record is an event of its own.
+    present: Vec<LogType>,
+    live: VecDeque<Live<T>>,
+    /// The number of groups that started before `live[0]`: groups are numbered from 0 in the queues.
+    done: usize,
+    queues: HashMap<(T::Key, LogType), VecDeque<usize>>,
+    pushed: usize,
+    next_sweep: usize,
+}
+
+impl<T: Pairable> Pairer<T> {
+    fn new(present: Vec<LogType>) -> Self {
+        Pairer { present, live: VecDeque::new(), done: 0, queues: HashMap::new(), pushed: 0, next_sweep: 0 }
+    }
+
+    fn push(&mut self, item: T, emit: &mut impl FnMut(Members<T>)) {
+        if self.present.len() < 2 {
+            emit(Members::new(item));
+            return;
+        }
+        let (t, l) = (item.time_us(), item.log());
+        // Groups that started too long ago for this record, or any later one, to join.
+        while self.live.front().is_some_and(|g| t - g.first_us > SAME_RECORD_US) {
+            if let Some(g) = self.live.pop_front() {
+                emit(g.members);
             }
-            k
-        },
-        |a, b| conn_compatible(a.conn_id, b.conn_id),
-    );
-    groups
-        .into_iter()
-        .filter_map(|group| Some(Attempt { login: logins.get(group.first())?, group, all: logins, idents }))
-        .collect()
+            self.done += 1;
+        }
+        let (live, done) = (&mut self.live, self.done);
+        let group = |live: &VecDeque<Live<T>>, g: usize| {
+            g.checked_sub(done).and_then(|i| live.get(i)).map(|g| (g.first_us, g.logs))
+        };
+        if self.pushed >= self.next_sweep {
+            // Queues whose newest group is too old hold only groups no record can join any more.
+            self.queues
+                .retain(|_, q| q.back().and_then(|g| group(live, *g)).is_some_and(|(f, _)| t - f <= SAME_RECORD_US));
+            self.next_sweep = self.pushed + self.queues.len().max(4096);
+        }
+        self.pushed += 1;
+        let keys = item.keys();
+        let mut joined = None;
+        'keys: for k in keys.iter().flatten() {
+            let Some(q) = self.queues.get_mut(&(k.clone(), l)) else { continue };
+            while let Some(&g) = q.front() {
+                if group(live, g).is_none_or(|(f, logs)| t - f > SAME_RECORD_US || logs & bit(l) != 0) {
+                    q.pop_front();
+                } else {
+                    break;
+                }
+            }
+            for (i, &g) in q.iter().enumerate().take(PAIR_SCAN) {
+                let Some(candidate) = g.checked_sub(done).and_then(|i| live.get(i)) else { continue };
+                if candidate.logs & bit(l) == 0 && candidate.members.first.compatible(&item) {
+                    joined = Some(g);
+                    q.remove(i);
+                    break 'keys;
+                }
+            }
+        }
+        match joined.and_then(|g| g.checked_sub(done)).and_then(|i| live.get_mut(i)) {
+            Some(g) => {
+                g.logs |= bit(l);
+                g.members.push(item);
+            }
+            None => {
+                let g = done + live.len();
+                for k in keys.iter().flatten() {
+                    for other in self.present.iter().copied().filter(|o| *o != l) {
+                        self.queues.entry((k.clone(), other)).or_default().push_back(g);
+                    }
+                }
+                live.push_back(Live { first_us: t, logs: bit(l), members: Members::new(item) });
+            }
+        }
+    }
+
+    fn finish(self, emit: &mut impl FnMut(Members<T>)) {
+        self.live.into_iter().for_each(|g| emit(g.members));
+    }
+}
+
+/// The groups of `items` (in time order), in the order they started.
+fn pair_all<T: Pairable + Copy>(items: &[T]) -> Vec<Members<T>> {
+    let present = LogType::ALL.into_iter().filter(|l| items.iter().any(|x| x.log() == *l)).collect();
+    let mut p = Pairer::new(present);
+    let mut out = Vec::with_capacity(items.len());
+    let mut emit = |m| out.push(m);
+    for x in items {
+        p.push(*x, &mut emit);
+    }
+    p.finish(&mut emit);
+    out
+}
+
+/// Merges records of the same failed or refused login attempt from different logs (audit, general, error of
+/// one server), at most 2 s apart, each log at most once per attempt.
+fn dedupe<'a>(logins: &'a [Login], idents: &'a Idents) -> Vec<Attempt<'a>> {
+    let refs: Vec<&Login> = logins.iter().collect();
+    pair_all(&refs).into_iter().map(|members| Attempt { login: members.first, members, idents }).collect()
+}
+
+/// Origins in the order gathered, each once: the first [`EVIDENCE`] of them, how many, and their logs.
+#[derive(Debug, Default)]
+struct Gathered {
+    first: Vec<Origin>,
+    total: u64,
+    logs: BTreeSet<LogType>,
+}
+
+impl Gathered {
+    /// Adds an origin not gathered before.
+    fn add(&mut self, o: Origin) {
+        if self.first.len() < EVIDENCE {
+            self.first.push(o);
+        }
+        self.total += 1;
+        self.logs.insert(o.log);
+    }
+
+    fn finish(self, names: &[String]) -> (Vec<Evidence>, u64, Vec<LogType>) {
+        let ev = self
+            .first
+            .iter()
+            .map(|o| Evidence {
+                file: names.get(o.input as usize).cloned().unwrap_or_default(),
+                line: o.pos.line,
+                log: o.log,
+            })
+            .collect();
+        (ev, self.total, self.logs.into_iter().collect())
+    }
 }
 
 fn evidence(origins: impl Iterator<Item = Origin>, names: &[String]) -> (Vec<Evidence>, u64, Vec<LogType>) {
-    // In the order gathered (time order of the records), each once.
     let mut seen = std::collections::HashSet::new();
-    let all: Vec<Origin> = origins.filter(|o| seen.insert(*o)).collect();
-    let mut logs: Vec<LogType> = all.iter().map(|o| o.log).collect();
-    logs.sort();
-    logs.dedup();
-    let total = all.len() as u64;
-    let ev = all
-        .iter()
-        .take(EVIDENCE)
-        .map(|o| Evidence {
-            file: names.get(o.input as usize).cloned().unwrap_or_default(),
-            line: o.pos.line,
-            log: o.log,
-        })
-        .collect();
-    (ev, total, logs)
+    let mut g = Gathered::default();
+    origins.filter(|o| seen.insert(*o)).for_each(|o| g.add(o));
+    g.finish(names)
 }
 
 /// "0.3 s", "42 s", "5.0 min".
@@ -224,7 +322,7 @@ fn span(us: i64) -> String {
 
 /// Splits time-sorted attempts into sessions whose consecutive gaps are at most `window`, keeping those where
 /// some window of that length holds at least `threshold` attempts.
-fn burst_sessions<'b, 'a>(list: &'b [&'b Attempt<'a>], o: &BurstOptions) -> Vec<&'b [&'b Attempt<'a>]> {
+fn burst_sessions<'s, 'b, 'a>(list: &'s [&'b Attempt<'a>], o: &BurstOptions) -> Vec<&'s [&'b Attempt<'a>]> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 0..=list.len() {
@@ -255,73 +353,167 @@ fn burst_sessions<'b, 'a>(list: &'b [&'b Attempt<'a>], o: &BurstOptions) -> Vec<
     out
 }
 
-fn bursts(attempts: &[Attempt<'_>], o: &BurstOptions, names: &[String]) -> Vec<Finding> {
-    let failed: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.failed()).collect();
-    let success: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.login.ok).collect();
-    let mut out = Vec::new();
-    // The first successful login matching `pred` from the session's start to a window after its end.
-    let first_success = |s: &[&Attempt<'_>], o: &BurstOptions, pred: &dyn Fn(&Attempt<'_>) -> bool| {
-        let from = s.first()?.login.ts;
-        let to = Timestamp::from_epoch_micros(s.last()?.login.ts.epoch_micros().saturating_add(o.window_us));
-        success.iter().find(|x| x.login.ts >= from && x.login.ts <= to && pred(x)).copied()
-    };
-    let mut by_host: BTreeMap<&str, Vec<&Attempt<'_>>> = BTreeMap::new();
-    let mut by_user: BTreeMap<&str, Vec<&Attempt<'_>>> = BTreeMap::new();
-    for a in &failed {
+/// A burst of failed logins: from one host (brute force or password spray) or for one user from many hosts
+/// (distributed), and the first successful login that matches it, once the successes were read.
+struct Burst<'b, 'a> {
+    attempts: Vec<&'b Attempt<'a>>,
+    kind: BurstKind<'a>,
+    hit: Option<Hit>,
+}
+
+enum BurstKind<'a> {
+    /// The host, and the users it tried.
+    Host(&'a str, BTreeSet<&'a str>),
+    /// The user, and the hosts that tried it.
+    Distributed(&'a str, BTreeSet<&'a str>),
+}
+
+/// The successful login attempt that followed a burst.
+struct Hit {
+    login: Login,
+    origins: Vec<Origin>,
+}
+
+impl Burst<'_, '_> {
+    /// The time range a success must fall in to follow the burst: from its first failure to a window after its
+    /// last.
+    fn range(&self, o: &BurstOptions) -> (Timestamp, Timestamp) {
+        let from = self.attempts.first().map_or(Timestamp::from_epoch_micros(0), |a| a.login.ts);
+        let last = self.attempts.last().map_or(from, |a| a.login.ts);
+        (from, Timestamp::from_epoch_micros(last.epoch_micros().saturating_add(o.window_us)))
+    }
+}
+
+/// The bursts among the failed attempts (in time order): per host, then per user.
+fn find_bursts<'b, 'a>(failed: &[&'b Attempt<'a>], o: &BurstOptions) -> Vec<Burst<'b, 'a>> {
+    let mut by_host: BTreeMap<&'a str, Vec<&'b Attempt<'a>>> = BTreeMap::new();
+    let mut by_user: BTreeMap<&'a str, Vec<&'b Attempt<'a>>> = BTreeMap::new();
+    for a in failed {
         if !a.host().is_empty() {
             by_host.entry(a.host()).or_default().push(a);
         }
         by_user.entry(a.user()).or_default().push(a);
     }
+    let mut out = Vec::new();
     for (host, list) in &by_host {
         for s in burst_sessions(list, o) {
-            let users: BTreeSet<&str> = s.iter().map(|a| a.user()).collect();
-            let pattern =
-                if users.len() >= o.spray_users.max(2) { Pattern::PasswordSpray } else { Pattern::BruteForce };
-            let hit = first_success(s, o, &|x| x.host() == *host || users.contains(x.user()));
-            let users: Vec<String> = users.into_iter().map(str::to_string).collect();
-            let who = match users.as_slice() {
-                [one] => one.clone(),
-                many => format!("{} users", many.len()),
-            };
-            let prefix = if pattern == Pattern::PasswordSpray { "password spray: " } else { "" };
-            let mut title =
-                format!("{prefix}{} failed logins for {who} from {host} within {}", s.len(), session_span(s));
-            if let Some(h) = hit {
-                title.push_str(&format!(", then a successful login of {} from {}", h.user(), h.host()));
-            }
-            let mut f = burst_finding(s, hit, pattern, title, o, names);
-            f.user = (users.len() == 1).then(|| users.first().cloned()).flatten();
-            f.users = users;
-            f.host = Some((*host).to_string());
-            f.hosts = vec![(*host).to_string()];
-            f.public_address = Some(is_public(host));
-            out.push(f);
+            let users = s.iter().map(|a| a.user()).collect();
+            out.push(Burst { attempts: s.to_vec(), kind: BurstKind::Host(host, users), hit: None });
         }
     }
     for (user, list) in &by_user {
         for s in burst_sessions(list, o) {
             let hosts: BTreeSet<&str> = s.iter().map(|a| a.host()).filter(|h| !h.is_empty()).collect();
-            if hosts.len() < o.distributed_hosts.max(2) {
-                continue;
+            if hosts.len() >= o.distributed_hosts.max(2) {
+                out.push(Burst { attempts: s.to_vec(), kind: BurstKind::Distributed(user, hosts), hit: None });
             }
-            let hit = first_success(s, o, &|x| x.user() == *user);
-            let mut title = format!(
-                "distributed: {} failed logins for {user} from {} hosts within {}",
-                s.len(),
-                hosts.len(),
-                session_span(s)
-            );
-            if let Some(h) = hit {
-                title.push_str(&format!(", then a successful login from {}", h.host()));
-            }
-            let mut f = burst_finding(s, hit, Pattern::Distributed, title, o, names);
-            f.user = Some((*user).to_string());
-            f.users = vec![(*user).to_string()];
-            f.public_address = Some(hosts.iter().any(|h| is_public(h)));
-            f.hosts = hosts.into_iter().map(str::to_string).collect();
-            out.push(f);
         }
+    }
+    out
+}
+
+/// The bursts a successful login may follow, by the key that matches it: a host burst by its host and by each
+/// of its users, a distributed burst by its user. Each list is in the order the bursts start; successes come in
+/// time order, so each burst is looked at once, by the first success of its key at or after its start.
+#[derive(Default)]
+struct Watch<'a> {
+    by_host: HashMap<&'a str, Starts>,
+    by_user: HashMap<&'a str, Starts>,
+}
+
+/// The start and index of bursts, by start, and how many of them successes have looked at.
+type Starts = (Vec<(Timestamp, usize)>, usize);
+
+impl<'a> Watch<'a> {
+    fn new(bursts: &[Burst<'_, 'a>], o: &BurstOptions) -> Self {
+        let mut w = Watch::default();
+        for (i, b) in bursts.iter().enumerate() {
+            let from = b.range(o).0;
+            match &b.kind {
+                BurstKind::Host(h, users) => {
+                    w.by_host.entry(h).or_default().0.push((from, i));
+                    for u in users {
+                        w.by_user.entry(u).or_default().0.push((from, i));
+                    }
+                }
+                BurstKind::Distributed(u, _) => w.by_user.entry(u).or_default().0.push((from, i)),
+            }
+        }
+        for (list, _) in w.by_host.values_mut().chain(w.by_user.values_mut()) {
+            list.sort_by_key(|(from, i)| (*from, *i));
+        }
+        w
+    }
+
+    /// Gives the successful attempt `m` (of `user` from `host`) to the bursts it follows that have no success
+    /// yet.
+    fn success(&mut self, m: &Members<Login>, user: &str, host: &str, bursts: &mut [Burst<'_, '_>], o: &BurstOptions) {
+        let ts = m.first.ts;
+        let lists = [self.by_host.get_mut(host).filter(|_| !host.is_empty()), self.by_user.get_mut(user)];
+        for (list, next) in lists.into_iter().flatten() {
+            while let Some(&(from, i)) = list.get(*next) {
+                if from > ts {
+                    break;
+                }
+                *next += 1;
+                if let Some(b) = bursts.get_mut(i) {
+                    if b.hit.is_none() && ts <= b.range(o).1 {
+                        b.hit = Some(Hit { login: m.first, origins: m.iter().map(|l| l.origin).collect() });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn burst_findings(bursts: Vec<Burst<'_, '_>>, idents: &Idents, o: &BurstOptions, names: &[String]) -> Vec<Finding> {
+    let name = |id| idents.get(id).unwrap_or("");
+    let mut out = Vec::new();
+    for b in bursts {
+        let s = &b.attempts;
+        let hit = b.hit.as_ref().map(|h| (h, name(h.login.user), name(h.login.host)));
+        let f = match &b.kind {
+            BurstKind::Host(host, users) => {
+                let pattern =
+                    if users.len() >= o.spray_users.max(2) { Pattern::PasswordSpray } else { Pattern::BruteForce };
+                let users: Vec<String> = users.iter().map(|u| (*u).to_string()).collect();
+                let who = match users.as_slice() {
+                    [one] => one.clone(),
+                    many => format!("{} users", many.len()),
+                };
+                let prefix = if pattern == Pattern::PasswordSpray { "password spray: " } else { "" };
+                let mut title =
+                    format!("{prefix}{} failed logins for {who} from {host} within {}", s.len(), session_span(s));
+                if let Some((_, u, h)) = hit {
+                    title.push_str(&format!(", then a successful login of {u} from {h}"));
+                }
+                let mut f = burst_finding(s, b.hit.as_ref(), pattern, title, o, names);
+                f.user = (users.len() == 1).then(|| users.first().cloned()).flatten();
+                f.users = users;
+                f.host = Some((*host).to_string());
+                f.hosts = vec![(*host).to_string()];
+                f.public_address = Some(is_public(host));
+                f
+            }
+            BurstKind::Distributed(user, hosts) => {
+                let mut title = format!(
+                    "distributed: {} failed logins for {user} from {} hosts within {}",
+                    s.len(),
+                    hosts.len(),
+                    session_span(s)
+                );
+                if let Some((_, _, h)) = hit {
+                    title.push_str(&format!(", then a successful login from {h}"));
+                }
+                let mut f = burst_finding(s, b.hit.as_ref(), Pattern::Distributed, title, o, names);
+                f.user = Some((*user).to_string());
+                f.users = vec![(*user).to_string()];
+                f.public_address = Some(hosts.iter().any(|h| is_public(h)));
+                f.hosts = hosts.iter().map(|h| (*h).to_string()).collect();
+                f
+            }
+        };
+        out.push(f);
     }
     out
 }
@@ -338,7 +530,7 @@ fn session_span(s: &[&Attempt<'_>]) -> String {
 /// (the failures, then the success), reasons.
 fn burst_finding(
     s: &[&Attempt<'_>],
-    hit: Option<&Attempt<'_>>,
+    hit: Option<&Hit>,
     pattern: Pattern,
     title: String,
     o: &BurstOptions,
@@ -348,7 +540,7 @@ fn burst_finding(
     let t1 = s.last().map_or(t0, |a| a.login.ts);
     let severity = if hit.is_some() { Severity::Critical } else { Severity::High };
     let mut f = Finding::new(Detector::FailedLoginBurst, severity, title, t0, t1, s.len() as u64);
-    let origins = s.iter().chain(hit.as_ref()).flat_map(|a| a.origins());
+    let origins = s.iter().flat_map(|a| a.origins()).chain(hit.iter().flat_map(|h| h.origins.iter().copied()));
     (f.evidence, f.evidence_total, f.logs) = evidence(origins, names);
     f.pattern = Some(pattern);
     f.followed_by_success = Some(hit.is_some());
@@ -389,34 +581,26 @@ pub(crate) fn is_public(host: &str) -> bool {
 /// DCL statements, each once across logs, with the executing account.
 fn dcl_findings(
     mut facts: Vec<DclFact>,
-    logins: &[Login],
+    sessions: &HashMap<(u32, u64), (Ident, Ident)>,
     idents: &Idents,
     known: Option<&Baseline>,
     names: &[String],
 ) -> Vec<Finding> {
     facts.sort_by_key(|a| (a.ts, a.origin));
-    // Who runs a general-log connection: its Connect line.
-    let mut sessions: HashMap<(u32, u64), (&str, &str)> = HashMap::new();
-    for l in logins.iter().filter(|l| l.ok) {
-        if let (Some(c), Some(u), Some(h)) = (l.conn_id, idents.get(l.user), idents.get(l.host)) {
-            sessions.insert((l.origin.input, c), (u, h));
-        }
-    }
-    let groups = pair_across_logs(
-        &facts,
-        |f| f.ts.epoch_micros(),
-        |f| f.origin.log,
-        |f| vec![f.key.as_ref()],
-        |a, b| conn_compatible(a.conn_id, b.conn_id),
-    );
+    let refs: Vec<&DclFact> = facts.iter().collect();
     let mut out = Vec::new();
-    for group in groups {
-        let g: Vec<&DclFact> = group.members().filter_map(|i| facts.get(i)).collect();
+    for group in pair_all(&refs) {
+        let g: Vec<&DclFact> = group.iter().copied().collect();
         let Some(first) = g.first() else { continue };
+        // Who ran a general-log connection: its Connect line.
+        let session = |f: &DclFact| {
+            let (u, h) = sessions.get(&(f.origin.input, f.conn_id?))?;
+            Some((idents.get(*u)?, idents.get(*h)?))
+        };
         let account = g
             .iter()
             .find_map(|f| Some((f.user.as_deref()?, f.host.as_deref()?)))
-            .or_else(|| g.iter().find_map(|f| sessions.get(&(f.origin.input, f.conn_id?)).copied()));
+            .or_else(|| g.iter().find_map(|f| session(f)));
         let (user, host) = account.map_or((None, None), |(u, h)| (Some(u.to_string()), Some(h.to_string())));
         let retcode = g
             .iter()
@@ -458,19 +642,25 @@ fn dcl_findings(
     out
 }
 
+/// The successful logins of one (user, host) outside the baseline.
+struct NewHost {
+    first: Timestamp,
+    last: Timestamp,
+    count: u64,
+    gathered: Gathered,
+}
+
 /// Successful logins from hosts outside the baseline, once per (user, host).
-fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestamp>, names: &[String]) -> Vec<Finding> {
-    let mut groups: BTreeMap<(&str, &str), Vec<&Attempt<'_>>> = BTreeMap::new();
-    for a in attempts.iter().filter(|a| a.login.ok && after.is_none_or(|t| a.login.ts >= t)) {
-        let (u, h) = (a.user(), a.host());
-        if u.is_empty() || h.is_empty() || baseline.contains(u, h) {
-            continue;
-        }
-        groups.entry((u, h)).or_default().push(a);
-    }
+fn unusual(
+    new: HashMap<(Ident, Ident), NewHost>,
+    idents: &Idents,
+    baseline: &Baseline,
+    names: &[String],
+) -> Vec<Finding> {
+    let named: BTreeMap<(&str, &str), NewHost> =
+        new.into_iter().filter_map(|((u, h), n)| Some(((idents.get(u)?, idents.get(h)?), n))).collect();
     let mut out = Vec::new();
-    for ((u, h), list) in groups {
-        let (Some(first), Some(last)) = (list.first(), list.last()) else { continue };
+    for ((u, h), n) in named {
         let public = is_public(h);
         let known_user = baseline.users.contains_key(u);
         let mut reasons = vec![if known_user {
@@ -486,11 +676,10 @@ fn unusual(attempts: &[Attempt<'_>], baseline: &Baseline, after: Option<Timestam
             (false, true) => Severity::Medium,
             (false, false) => Severity::Low,
         };
-        let plural = if list.len() == 1 { "" } else { "s" };
-        let title = format!("{u} logged in from a new host {h} ({} login{plural})", list.len());
-        let mut f =
-            Finding::new(Detector::UnusualHost, severity, title, first.login.ts, last.login.ts, list.len() as u64);
-        (f.evidence, f.evidence_total, f.logs) = evidence(list.iter().flat_map(|a| a.origins()), names);
+        let plural = if n.count == 1 { "" } else { "s" };
+        let title = format!("{u} logged in from a new host {h} ({} login{plural})", n.count);
+        let mut f = Finding::new(Detector::UnusualHost, severity, title, n.first, n.last, n.count);
+        (f.evidence, f.evidence_total, f.logs) = n.gathered.finish(names);
         f.user = Some(u.to_string());
         f.users = vec![u.to_string()];
         f.host = Some(h.to_string());
@@ -513,55 +702,139 @@ fn top(counter: super::Counter) -> Vec<Count> {
     v
 }
 
-/// Takes the logins out of the fold (no copy: they are the largest part of the state), sorted by time.
-fn sorted_logins(acc: &mut Partial) -> Vec<Login> {
-    let mut logins = std::mem::take(&mut acc.logins);
-    // Merging partials grew the list by doubling: give the slack back before the detectors allocate theirs.
+/// What the unusual-host detector compares with: a baseline given, or one learned from the logins before a
+/// time, or none.
+enum Known<'p> {
+    Given(&'p Baseline),
+    /// Learned from the logins before this time (`None`: from all, for `auditlog baseline`).
+    Learn(Option<Timestamp>),
+    Off,
+}
+
+/// What one pass over the successful logins gives.
+#[derive(Default)]
+struct Successes {
+    /// Successful attempts (the same login in several logs once).
+    count: u64,
+    learned: Option<Baseline>,
+    /// Per (user, host) outside the baseline, after the learning period.
+    new_hosts: HashMap<(Ident, Ident), NewHost>,
+    /// The account of each connection (input, connection id) a DCL statement ran on: its last Connect.
+    sessions: HashMap<(u32, u64), (Ident, Ident)>,
+    /// Why some logins could not be read back from disk.
+    error: Option<String>,
+}
+
+/// Reads the successful logins once, in time order: counts the attempts, learns the baseline, gives bursts the
+/// success that followed them, gathers logins from new hosts and the accounts of the connections in `conns`.
+fn read_successes<'a>(
+    accepted: Accepted,
+    idents: &'a Idents,
+    bursts: &mut [Burst<'_, 'a>],
+    o: &BurstOptions,
+    known: &Known<'_>,
+    conns: &HashSet<(u32, u64)>,
+) -> Successes {
+    let mut watch = Watch::new(bursts, o);
+    let mut out = Successes::default();
+    let (mut learned, until) = match known {
+        Known::Learn(until) => (Some(Baseline { version: 1, ..Baseline::default() }), *until),
+        _ => (None, None),
+    };
+    let mut learned_span: Option<(Timestamp, Timestamp)> = None;
+    let name = |id| idents.get(id).unwrap_or("");
+    let mut pairer = Pairer::new(accepted.logs());
+    let mut sorted = accepted.into_sorted();
+    let mut attempt = |m: Members<Login>| {
+        let l = m.first;
+        let (u, h) = (name(l.user), name(l.host));
+        out.count += 1;
+        watch.success(&m, u, h, bursts, o);
+        if let Some(b) = learned.as_mut().filter(|_| until.is_none_or(|t| l.ts < t)) {
+            if !u.is_empty() && !h.is_empty() {
+                b.add(u, h);
+            }
+            learned_span = Some((learned_span.map_or(l.ts, |s| s.0), l.ts));
+            return;
+        }
+        let baseline = match known {
+            Known::Given(b) => Some(*b),
+            _ => learned.as_ref(),
+        };
+        if baseline.is_some_and(|b| !u.is_empty() && !h.is_empty() && !b.contains(u, h)) {
+            let n = out.new_hosts.entry((l.user, l.host)).or_insert_with(|| NewHost {
+                first: l.ts,
+                last: l.ts,
+                count: 0,
+                gathered: Gathered::default(),
+            });
+            n.last = l.ts;
+            n.count += 1;
+            m.iter().for_each(|x| n.gathered.add(x.origin));
+        }
+    };
+    let mut sessions = HashMap::new();
+    for l in sorted.by_ref() {
+        if let Some(c) = l.conn_id.filter(|c| conns.contains(&(l.origin.input, *c))) {
+            if l.user != Ident::NONE && l.host != Ident::NONE {
+                sessions.insert((l.origin.input, c), (l.user, l.host));
+            }
+        }
+        pairer.push(l, &mut attempt);
+    }
+    pairer.finish(&mut attempt);
+    if let Some(b) = learned.as_mut() {
+        b.first_login = learned_span.map(|s| s.0.to_rfc3339());
+        b.last_login = learned_span.map(|s| s.1.to_rfc3339());
+    }
+    out.learned = learned;
+    out.sessions = sessions;
+    out.error = sorted.error().map(str::to_string);
+    out
+}
+
+/// The failed and refused logins, sorted by time.
+fn sorted_refused(acc: &mut Partial) -> Vec<Login> {
+    let mut logins = std::mem::take(&mut acc.refused);
     logins.shrink_to_fit();
-    logins.sort_by_key(|a| (a.ts, a.origin));
+    logins.sort_unstable_by_key(|a| (a.ts, a.origin));
     logins
 }
 
-/// Learns which hosts each user logs in from, optionally only before `until`.
-fn learn_from(attempts: &[Attempt<'_>], until: Option<Timestamp>) -> Baseline {
-    let mut b = Baseline { version: 1, ..Baseline::default() };
-    let ok: Vec<&Attempt<'_>> =
-        attempts.iter().filter(|a| a.login.ok && until.is_none_or(|t| a.login.ts < t)).collect();
-    for a in &ok {
-        if !a.user().is_empty() && !a.host().is_empty() {
-            b.add(a.user(), a.host());
-        }
-    }
-    b.first_login = ok.first().map(|a| a.login.ts.to_rfc3339());
-    b.last_login = ok.last().map(|a| a.login.ts.to_rfc3339());
-    b
-}
-
-pub(crate) fn learn(mut acc: Partial) -> Baseline {
-    let logins = sorted_logins(&mut acc);
-    learn_from(&dedupe(&logins, &acc.idents), None)
+/// Learns which hosts each user logs in from (for `auditlog baseline`); the error says why some logins could not
+/// be read back from disk.
+pub(crate) fn learn(mut acc: Partial) -> (Baseline, Option<String>) {
+    let idents = std::mem::take(&mut acc.idents);
+    let ok =
+        read_successes(acc.accepted, &idents, &mut [], &BurstOptions::default(), &Known::Learn(None), &HashSet::new());
+    (ok.learned.unwrap_or_default(), ok.error)
 }
 
 pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOptions) -> Report {
     let names: Vec<String> = inputs.iter().map(|i| i.file.clone()).collect();
-    let logins = sorted_logins(&mut acc);
+    let refused = sorted_refused(&mut acc);
     let idents = std::mem::take(&mut acc.idents);
-    let attempts = dedupe(&logins, &idents);
+    let attempts = dedupe(&refused, &idents);
+    let failed: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.failed()).collect();
     let o = &opts.burst;
-    let mut findings = bursts(&attempts, o, &names);
+    let mut bursts = find_bursts(&failed, o);
     // The unusual-host baseline: given, or learned from the first part of the period.
     let start = opts.since.or(acc.first);
-    let (baseline, mode, learned_until) = match (&opts.baseline, opts.learn_us, start) {
-        (Some(b), _, _) => (Some(b.clone()), "baseline", None),
+    let (known, mode, learned_until) = match (&opts.baseline, opts.learn_us, start) {
+        (Some(b), _, _) => (Known::Given(b), "baseline", None),
         (None, Some(d), Some(t0)) => {
             let until = Timestamp::from_epoch_micros(t0.epoch_micros().saturating_add(d));
-            (Some(learn_from(&attempts, Some(until))), "learned", Some(until))
+            (Known::Learn(Some(until)), "learned", Some(until))
         }
-        _ => (None, "off", None),
+        _ => (Known::Off, "off", None),
     };
-    findings.extend(dcl_findings(acc.dcl, &logins, &idents, baseline.as_ref(), &names));
-    if let Some(b) = &baseline {
-        findings.extend(unusual(&attempts, b, learned_until, &names));
+    let conns = acc.dcl.iter().filter_map(|f| Some((f.origin.input, f.conn_id?))).collect();
+    let ok = read_successes(std::mem::take(&mut acc.accepted), &idents, &mut bursts, o, &known, &conns);
+    let baseline = opts.baseline.as_ref().or(ok.learned.as_ref());
+    let mut findings = burst_findings(bursts, &idents, o, &names);
+    findings.extend(dcl_findings(std::mem::take(&mut acc.dcl), &ok.sessions, &idents, baseline, &names));
+    if let Some(b) = baseline {
+        findings.extend(unusual(ok.new_hosts, &idents, b, &names));
     }
     findings.sort_by(|a, b| {
         b.severity
@@ -577,8 +850,8 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
         per_log.entry(log.as_str().to_string()).or_default().insert(kind.as_str().to_string(), n);
     }
     let logins_count = Logins {
-        successful: attempts.iter().filter(|a| a.login.ok).count() as u64,
-        failed: attempts.iter().filter(|a| a.failed()).count() as u64,
+        successful: ok.count,
+        failed: failed.len() as u64,
         database_denied: attempts.iter().filter(|a| !a.login.ok && a.login.db_denied).count() as u64,
     };
     let malformed_examples = acc
@@ -611,6 +884,7 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
         learned_until,
         burst: *o,
         malformed_examples,
+        warnings: ok.error.into_iter().collect(),
     };
     Report { summary, findings }
 }

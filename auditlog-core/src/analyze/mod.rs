@@ -4,7 +4,9 @@
 //! into partial aggregates; the partials are merged in input order. Detectors then run over the facts (logins,
 //! DCL statements) sorted by timestamp across all inputs, so Aurora's four out-of-order audit stripes and
 //! several logs of one server are analysed as one timeline. The result with any number of threads is identical
-//! to the one-thread result.
+//! to the one-thread result. Successful logins, the one fact as numerous as connections, are kept within a
+//! memory budget ([`AnalyzeOptions::logins_in_memory`]; the rest in temporary files, merged back in time order)
+//! and read once by all detectors, so memory does not grow with the input.
 //!
 //! ```
 //! use auditlog_core::analyze::{AnalyzeOptions, Analyzer, Detector, Pattern, Severity};
@@ -22,6 +24,7 @@
 //! # Ok::<(), auditlog_core::Error>(())
 //! ```
 
+mod accepted;
 mod baseline;
 mod dcl;
 mod detect;
@@ -83,6 +86,13 @@ pub struct AnalyzeOptions {
     pub malformed_examples: usize,
     /// Smallest chunk worth a parallel task, in bytes (tests lower it to force many chunks).
     pub min_chunk: usize,
+    /// Successful logins kept in memory (about 64 bytes each); past this many, they are sorted and written to
+    /// temporary files (48 bytes each) and merged back for the detectors, so memory stays bounded whatever the
+    /// input size. Default 131,072 (8 MiB).
+    pub logins_in_memory: usize,
+    /// Folder of those temporary files (`None`: the system's temporary folder, `TMPDIR` on Unix). The files
+    /// have no name and vanish when the analysis ends.
+    pub temp_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for AnalyzeOptions {
@@ -97,6 +107,8 @@ impl Default for AnalyzeOptions {
             learn_us: None,
             malformed_examples: 20,
             min_chunk: 256 << 10,
+            logins_in_memory: 1 << 17,
+            temp_dir: None,
         }
     }
 }
@@ -109,9 +121,9 @@ pub(crate) struct Origin {
     pub(crate) log: LogType,
 }
 
-/// A successful or failed login: about 56 bytes and no allocation, as one is kept per login; user and host
-/// are ids into the fold's [`Idents`].
-#[derive(Debug, Clone, PartialEq)]
+/// A successful or failed login: 64 bytes and no allocation; user and host are ids into the fold's [`Idents`].
+/// Failed ones are kept in memory; successful ones in [`accepted::Accepted`], within a memory budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Login {
     pub(crate) ts: Timestamp,
     pub(crate) ok: bool,
@@ -214,7 +226,10 @@ pub(crate) struct Partial {
     ops: Counter,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    logins: Vec<Login>,
+    /// Failed and refused logins (few unless under attack; each is evidence).
+    refused: Vec<Login>,
+    /// Successful logins (as many as connections), in bounded memory.
+    accepted: accepted::Accepted,
     idents: Idents,
     dcl: Vec<DclFact>,
     malformed_examples: Vec<(u32, Position, String, String)>,
@@ -444,7 +459,7 @@ impl Partial {
         match ev.kind {
             EventKind::Connect | EventKind::FailedConnect => {
                 let (user, host) = (self.idents.intern(ev.user.as_deref()), self.idents.intern(ev.host.as_deref()));
-                self.logins.push(Login {
+                let login = Login {
                     ts,
                     ok: ev.kind == EventKind::Connect,
                     db_denied: ev.retcode == Some(1044),
@@ -452,7 +467,12 @@ impl Partial {
                     host,
                     conn_id: ev.conn_id,
                     origin,
-                });
+                };
+                if login.ok {
+                    self.accepted.push(login);
+                } else {
+                    self.refused.push(login);
+                }
             }
             EventKind::Query => {
                 if let Some(sql) = sql_may_be_dcl(ev) {
@@ -493,7 +513,8 @@ impl Partial {
         self.last = either(self.last, o.last, Ord::max);
         let remap = self.idents.absorb(o.idents);
         let id = |i: Ident| if i == Ident::NONE { i } else { remap.get(i.0 as usize).copied().unwrap_or(Ident::NONE) };
-        self.logins.extend(o.logins.into_iter().map(|l| Login { user: id(l.user), host: id(l.host), ..l }));
+        self.refused.extend(o.refused.into_iter().map(|l| Login { user: id(l.user), host: id(l.host), ..l }));
+        self.accepted.absorb(o.accepted, id);
         self.dcl.extend(o.dcl);
         let room = examples.saturating_sub(self.malformed_examples.len());
         self.malformed_examples.extend(o.malformed_examples.into_iter().take(room));
@@ -577,6 +598,9 @@ pub struct Summary {
     pub burst: BurstOptions,
     /// The first malformed records.
     pub malformed_examples: Vec<MalformedExample>,
+    /// Problems that did not stop the analysis but may have left it incomplete: successful logins that could
+    /// not be read back from their temporary file (see [`AnalyzeOptions::logins_in_memory`]).
+    pub warnings: Vec<String>,
 }
 
 /// The result of an analysis.
@@ -644,17 +668,26 @@ impl Analyzer {
             examples: self.opts.malformed_examples,
             min_chunk: self.opts.min_chunk,
         };
-        let mut part = Partial::default();
+        // Blocks are merged straight into the analysis (not into a partial of this input first), so successful
+        // logins past the memory budget go to disk as they arrive.
+        let spill = accepted::SpillOptions { in_memory: self.opts.logins_in_memory, dir: self.opts.temp_dir.clone() };
+        let before = (self.acc.records, self.acc.malformed, self.acc.skipped);
+        let acc = &mut self.acc;
         let res = scan(reader, &read_opts, &self.pool, self.threads, ctx.min_chunk, &ctx, |p: Partial| {
-            part.merge(p, ctx.examples);
+            acc.merge(p, ctx.examples);
+            acc.accepted.spill_if_full(&spill);
             std::ops::ControlFlow::Continue(())
         });
         let read = match &res {
             Ok(s) => *s,
             Err((s, _)) => *s,
         };
-        let read = ReadSummary { records: part.records, malformed: part.malformed, skipped: part.skipped, ..read };
-        self.acc.merge(part, self.opts.malformed_examples);
+        let read = ReadSummary {
+            records: self.acc.records - before.0,
+            malformed: self.acc.malformed - before.1,
+            skipped: self.acc.skipped - before.2,
+            ..read
+        };
         self.inputs.push(InputSummary {
             file: name.to_string(),
             read,
@@ -670,9 +703,15 @@ impl Analyzer {
     }
 
     /// Learns a baseline from the successful logins read (for `auditlog baseline`).
-    #[must_use]
-    pub fn baseline(self) -> Baseline {
-        detect::learn(self.acc)
+    ///
+    /// # Errors
+    /// When successful logins kept in a temporary file (see [`AnalyzeOptions::logins_in_memory`]) cannot be
+    /// read back: a baseline without them would silently miss hosts.
+    pub fn baseline(self) -> Result<Baseline, Error> {
+        match detect::learn(self.acc) {
+            (b, None) => Ok(b),
+            (_, Some(e)) => Err(Error::new(ErrorKind::Io(std::io::Error::other(e)))),
+        }
     }
 }
 

@@ -1,0 +1,357 @@
+//! The successful logins of an analysis, in bounded memory.
+//!
+//! Successful logins are the one fact that grows with the records of a busy server (an application that
+//! connects per request logs one for each). The detectors need each of them, not a count: the same login in
+//! the audit and the general log is matched by time, and a success right after a burst of failures makes the
+//! burst critical. So they are kept, but only up to a memory budget: past it, the logins in memory are sorted
+//! by time and written to an unnamed temporary file (a *run*), and the detectors later read all runs merged
+//! back in time order. Memory stays at the budget whatever the input size; the disk holds 48 bytes per login.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::path::PathBuf;
+
+use super::{Ident, Login, Origin};
+use crate::event::{LogType, Position};
+use crate::time::Timestamp;
+
+/// Bytes of one login on disk.
+const RECORD: usize = 48;
+/// Runs merged at once: when this many are on disk, they are merged into one, so reading them back needs at
+/// most this many read buffers.
+const MAX_RUNS: usize = 32;
+/// Read buffer per run while merging.
+const RUN_BUFFER: usize = 64 << 10;
+
+/// Where and how much: the memory budget of [`Accepted`] and the folder of its temporary files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpillOptions {
+    /// Logins kept in memory before the oldest are written to disk.
+    pub(crate) in_memory: usize,
+    /// Folder of the temporary files (`None`: the system's, `TMPDIR` on Unix).
+    pub(crate) dir: Option<PathBuf>,
+}
+
+/// The successful logins read so far: the latest in memory, the others in sorted runs on disk.
+#[derive(Debug, Default)]
+pub(crate) struct Accepted {
+    mem: Vec<Login>,
+    runs: Vec<Run>,
+    /// Logins per log type, to know whether several logs may hold the same login.
+    per_log: [u64; 4],
+    /// The first failure to write or read a temporary file (the logins then stay in memory).
+    pub(crate) error: Option<String>,
+}
+
+#[derive(Debug)]
+struct Run {
+    file: File,
+    len: u64,
+}
+
+/// The order the detectors read logins in: time, then input and position (unique per record).
+fn key(l: &Login) -> (Timestamp, Origin) {
+    (l.ts, l.origin)
+}
+
+impl Accepted {
+    pub(crate) fn push(&mut self, l: Login) {
+        if let Some(n) = self.per_log.get_mut(l.origin.log as usize) {
+            *n += 1;
+        }
+        self.mem.push(l);
+    }
+
+    /// Takes in the logins of a later partial, with `id` mapping its name ids to ours (only partials that never
+    /// spilled are merged: the engine's block partials).
+    pub(crate) fn absorb(&mut self, later: Accepted, id: impl Fn(Ident) -> Ident) {
+        self.mem.reserve(later.mem.len());
+        for l in later.mem {
+            self.push(Login { user: id(l.user), host: id(l.host), ..l });
+        }
+        if self.error.is_none() {
+            self.error = later.error;
+        }
+    }
+
+    /// The log types that hold logins.
+    pub(crate) fn logs(&self) -> Vec<LogType> {
+        LogType::ALL.into_iter().filter(|l| self.per_log.get(*l as usize).is_some_and(|n| *n > 0)).collect()
+    }
+
+    /// Writes the logins in memory to disk when they are more than the budget allows. On failure they stay in
+    /// memory (nothing is lost) and the error is kept for the report.
+    pub(crate) fn spill_if_full(&mut self, o: &SpillOptions) {
+        if self.mem.len() <= o.in_memory || self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.spill(o) {
+            self.error = Some(format!("cannot write successful logins to a temporary file (kept in memory): {e}"));
+        }
+    }
+
+    fn spill(&mut self, o: &SpillOptions) -> io::Result<()> {
+        self.mem.sort_unstable_by_key(key);
+        let run = write_run(o, self.mem.iter().map(|l| Ok(*l)))?;
+        self.mem.clear();
+        self.runs.push(run);
+        if self.runs.len() >= MAX_RUNS {
+            let runs = std::mem::take(&mut self.runs);
+            let merged = Merge::new(runs, Vec::new())?;
+            self.runs.push(write_run(o, merged)?);
+        }
+        Ok(())
+    }
+
+    /// All logins in time order. A failure to read a temporary file back ends them early and is kept in the
+    /// result's `error`, with any earlier failure to write one.
+    pub(crate) fn into_sorted(mut self) -> Sorted {
+        self.mem.sort_unstable_by_key(key);
+        let error = self.error.take();
+        match Merge::new(std::mem::take(&mut self.runs), std::mem::take(&mut self.mem)) {
+            Ok(m) => Sorted { merge: Some(m), error },
+            Err(e) => Sorted { merge: None, error: error.or(Some(read_error(&e))) },
+        }
+    }
+}
+
+fn read_error(e: &io::Error) -> String {
+    format!("cannot read successful logins back from a temporary file ({e}): the report misses some of them")
+}
+
+fn write_run(o: &SpillOptions, logins: impl Iterator<Item = io::Result<Login>>) -> io::Result<Run> {
+    let file = match &o.dir {
+        Some(d) => tempfile::tempfile_in(d)?,
+        None => tempfile::tempfile()?,
+    };
+    let mut w = BufWriter::with_capacity(RUN_BUFFER, file);
+    let mut len = 0;
+    for l in logins {
+        w.write_all(&encode(&l?))?;
+        len += 1;
+    }
+    let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+    file.rewind()?;
+    Ok(Run { file, len })
+}
+
+fn encode(l: &Login) -> [u8; RECORD] {
+    let mut b = [0u8; RECORD];
+    let flags = (l.origin.log as u8)
+        | (u8::from(l.ok) << 2)
+        | (u8::from(l.db_denied) << 3)
+        | (u8::from(l.conn_id.is_some()) << 4);
+    let parts: [&[u8]; 8] = [
+        &l.ts.epoch_micros().to_le_bytes(),
+        &l.conn_id.unwrap_or(0).to_le_bytes(),
+        &l.origin.pos.byte.to_le_bytes(),
+        &l.origin.pos.line.to_le_bytes(),
+        &l.origin.input.to_le_bytes(),
+        &l.user.0.to_le_bytes(),
+        &l.host.0.to_le_bytes(),
+        &[flags],
+    ];
+    let mut at = 0;
+    for p in parts {
+        if let Some(dst) = b.get_mut(at..at + p.len()) {
+            dst.copy_from_slice(p);
+        }
+        at += p.len();
+    }
+    b
+}
+
+fn decode(b: &[u8; RECORD]) -> Login {
+    let u64_at = |at: usize| b.get(at..at + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_le_bytes);
+    let u32_at = |at: usize| b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_le_bytes);
+    let flags = b.get(44).copied().unwrap_or(0);
+    Login {
+        ts: Timestamp::from_epoch_micros(u64_at(0) as i64),
+        ok: flags & 4 != 0,
+        db_denied: flags & 8 != 0,
+        user: Ident(u32_at(36)),
+        host: Ident(u32_at(40)),
+        conn_id: (flags & 16 != 0).then(|| u64_at(8)),
+        origin: Origin {
+            input: u32_at(32),
+            pos: Position { byte: u64_at(16), line: u64_at(24) },
+            log: LogType::ALL.get(usize::from(flags & 3)).copied().unwrap_or(LogType::Audit),
+        },
+    }
+}
+
+/// Reads the logins of a run in order.
+struct RunReader {
+    r: BufReader<File>,
+    left: u64,
+}
+
+impl RunReader {
+    fn next(&mut self) -> io::Result<Option<Login>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; RECORD];
+        self.r.read_exact(&mut b)?;
+        self.left -= 1;
+        Ok(Some(decode(&b)))
+    }
+}
+
+/// A k-way merge of sorted runs and the sorted logins still in memory.
+struct Merge {
+    runs: Vec<RunReader>,
+    mem: std::vec::IntoIter<Login>,
+    /// The next login of each source (runs, then memory at index `runs.len()`), smallest key first.
+    heads: BinaryHeap<Reverse<((Timestamp, Origin), usize)>>,
+    next: Vec<Option<Login>>,
+    failed: bool,
+}
+
+impl Merge {
+    fn new(runs: Vec<Run>, mem: Vec<Login>) -> io::Result<Merge> {
+        let runs: Vec<RunReader> = runs
+            .into_iter()
+            .map(|r| RunReader { r: BufReader::with_capacity(RUN_BUFFER, r.file), left: r.len })
+            .collect();
+        let n = runs.len();
+        let mut m =
+            Merge { runs, mem: mem.into_iter(), heads: BinaryHeap::new(), next: vec![None; n + 1], failed: false };
+        for i in 0..=n {
+            m.refill(i)?;
+        }
+        Ok(m)
+    }
+
+    fn refill(&mut self, i: usize) -> io::Result<()> {
+        let l = match self.runs.get_mut(i) {
+            Some(r) => r.next()?,
+            None => self.mem.next(),
+        };
+        if let Some(l) = l {
+            self.heads.push(Reverse((key(&l), i)));
+        }
+        if let Some(slot) = self.next.get_mut(i) {
+            *slot = l;
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Merge {
+    type Item = io::Result<Login>;
+
+    fn next(&mut self) -> Option<io::Result<Login>> {
+        if self.failed {
+            return None;
+        }
+        let Reverse((_, i)) = self.heads.pop()?;
+        let l = self.next.get_mut(i).and_then(Option::take)?;
+        if let Err(e) = self.refill(i) {
+            self.failed = true;
+            return Some(Err(e));
+        }
+        Some(Ok(l))
+    }
+}
+
+/// The successful logins in time order; a read error ends them early and is kept.
+pub(crate) struct Sorted {
+    merge: Option<Merge>,
+    error: Option<String>,
+}
+
+impl Sorted {
+    /// Why fewer logins than read were returned, if they were.
+    pub(crate) fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}
+
+impl Iterator for Sorted {
+    type Item = Login;
+
+    fn next(&mut self) -> Option<Login> {
+        match self.merge.as_mut()?.next()? {
+            Ok(l) => Some(l),
+            Err(e) => {
+                self.merge = None;
+                self.error.get_or_insert_with(|| read_error(&e));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(i: u64) -> Login {
+        Login {
+            // Out of order, with equal times.
+            ts: Timestamp::from_epoch_micros(((i * 7919) % 1000) as i64),
+            ok: true,
+            db_denied: i.is_multiple_of(5),
+            user: Ident((i % 3) as u32),
+            host: if i.is_multiple_of(4) { Ident::NONE } else { Ident((i % 11) as u32) },
+            conn_id: i.is_multiple_of(2).then_some(i * 1_000_003),
+            origin: Origin {
+                input: (i % 2) as u32,
+                pos: Position { byte: i * 100, line: i + 1 },
+                log: LogType::ALL[(i % 4) as usize],
+            },
+        }
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        for i in 0..100 {
+            let l = login(i);
+            assert_eq!(decode(&encode(&l)), l);
+        }
+    }
+
+    #[test]
+    fn spilled_logins_come_back_sorted_and_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let all: Vec<Login> = (0..5000).map(login).collect();
+        let mut expected = all.clone();
+        expected.sort_by_key(key);
+        // Budgets from "every merge spills" (and runs are merged MAX_RUNS at a time) to "never spills".
+        for in_memory in [0, 7, 100, 10_000] {
+            let o = SpillOptions { in_memory, dir: Some(dir.path().to_path_buf()) };
+            let mut acc = Accepted::default();
+            for chunk in all.chunks(13) {
+                let mut part = Accepted::default();
+                chunk.iter().for_each(|l| part.push(*l));
+                acc.absorb(part, |i| i);
+                acc.spill_if_full(&o);
+                assert!(acc.runs.len() < MAX_RUNS);
+            }
+            assert_eq!(acc.error, None);
+            assert_eq!(acc.per_log.iter().sum::<u64>(), 5000);
+            assert_eq!(acc.logs().len(), 4);
+            let sorted = acc.into_sorted();
+            assert_eq!(sorted.error(), None);
+            let got: Vec<Login> = sorted.collect();
+            assert_eq!(got, expected, "budget {in_memory}");
+        }
+    }
+
+    #[test]
+    fn an_unwritable_folder_keeps_the_logins_in_memory_and_says_why() {
+        let o = SpillOptions { in_memory: 1, dir: Some("/nonexistent/auditlog-spill".into()) };
+        let mut acc = Accepted::default();
+        for i in 0..10 {
+            acc.push(login(i));
+            acc.spill_if_full(&o);
+        }
+        assert!(acc.error.as_deref().is_some_and(|e| e.contains("kept in memory")), "{:?}", acc.error);
+        let sorted = acc.into_sorted();
+        assert!(sorted.error().is_some());
+        assert_eq!(sorted.count(), 10);
+    }
+}
