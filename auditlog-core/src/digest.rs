@@ -674,6 +674,10 @@ fn metrics(ev: &Event<'_>) -> [Option<f64>; 4] {
     // The first occurrence of a key counts, even when it is not a number.
     let mut out: [Option<Option<f64>>; 4] = [None; 4];
     if let Some(m) = ev.metrics() {
+        // MySQL writes the four first, in this order: read them directly.
+        if let Some(v) = m.leading_raw([b"Query_time", b"Lock_time", b"Rows_sent", b"Rows_examined"]) {
+            return v.map(|v| MetricValue::parse(v).as_f64());
+        }
         for (k, v) in m.raw_pairs() {
             let slot = match k {
                 b"Query_time" => 0,

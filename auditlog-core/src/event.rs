@@ -364,6 +364,30 @@ impl<'a> SlowMetrics<'a> {
         metric_raw_pairs_in(&self.header)
     }
 
+    /// The values of `keys` when the first line names exactly them, in that order, each `Key: value` with one
+    /// space, the pairs apart by spaces or TABs: MySQL's own `# Query_time: 1.5  Lock_time: 0 Rows_sent: 1
+    /// Rows_examined: 5`, read without tokenizing. Then they are also the first occurrences
+    /// [`SlowMetrics::raw_pairs`] would give; `None` for any other layout.
+    pub(crate) fn leading_raw<const N: usize>(&self, keys: [&[u8]; N]) -> Option<[&[u8]; N]> {
+        let mut rest = self.header.strip_prefix(b"# ")?;
+        let mut out = [&[][..]; N];
+        for (slot, key) in out.iter_mut().zip(keys) {
+            rest = rest.strip_prefix(key)?.strip_prefix(b": ")?;
+            let end = rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n')).unwrap_or(rest.len());
+            let (mut v, after) = rest.split_at(end);
+            if matches!(after.first(), None | Some(b'\n')) {
+                // The tokenizer drops a CR at the end of the line only.
+                v = v.strip_suffix(b"\r").unwrap_or(v);
+            }
+            if v.is_empty() || v.ends_with(b":") || memchr::memchr(b'\r', v).is_some() {
+                return None;
+            }
+            *slot = v;
+            rest = after.get(after.iter().take_while(|b| matches!(b, b' ' | b'\t')).count()..)?;
+        }
+        Some(out)
+    }
+
     /// Copies the borrowed bytes.
     #[must_use]
     pub fn into_owned(self) -> SlowMetrics<'static> {
@@ -630,6 +654,60 @@ mod tests {
                 None => proptest::prop_assert!(int.len() + frac.len() > 15),
             }
             proptest::prop_assert_eq!(MetricValue::parse(text.as_bytes()), MetricValue::Float(general));
+        }
+    }
+
+    proptest::proptest! {
+        // Lines the direct read answers for are a few percent of those generated.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+
+        /// Whenever the direct read of the leading metrics answers, it answers what the tokenizer gives as the
+        /// first occurrence of each key: MySQL's four keys in order, with random separators, values (some with
+        /// CRs or colons) and line ends, sometimes another key first.
+        #[test]
+        fn leading_metrics_equal_the_tokenized_first_occurrences(
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![": ", ": ", ": ", ": ", ": ", ": ", ":", ":  ", ":\t"]),
+                    proptest::prop_oneof![6 => "[0-9.]{1,4}", 1 => "[0-9.]{0,3}[:\r]", 1 => "[0-9.]{0,2}\r[0-9]"],
+                    proptest::sample::select(vec![" ", "  ", " ", "\t", " ", "  ", "", "\r\n", "\n", " \r"]),
+                ),
+                4,
+            ),
+            first in proptest::sample::select(vec!["", "", "", "", "", "Thread_id: 3 ", "Query_time: 9 "]),
+            lead in proptest::sample::select(vec!["# ", "# ", "# ", "#  ", "#"]),
+            tail in "[A-Za-z_:0-9 \n]{0,20}",
+        ) {
+            let keys: [&[u8]; 4] = [b"Query_time", b"Lock_time", b"Rows_sent", b"Rows_examined"];
+            let mut h = format!("{lead}{first}");
+            for (k, (c, v, sep)) in keys.iter().zip(&parts) {
+                h.push_str(&format!("{}{c}{v}{sep}", String::from_utf8_lossy(k)));
+            }
+            h.push_str(&tail);
+            let m = SlowMetrics::new(h.as_bytes());
+            if let Some(fast) = m.leading_raw(keys) {
+                for (k, v) in keys.iter().zip(fast) {
+                    let first = m.raw_pairs().find(|(key, _)| key == k).map(|(_, v)| v);
+                    proptest::prop_assert_eq!(first, Some(v), "{:?} in {:?}", String::from_utf8_lossy(k), h);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn leading_metrics_read_mysql_lines_and_decline_others() {
+        let keys: [&[u8]; 4] = [b"Query_time", b"Lock_time", b"Rows_sent", b"Rows_examined"];
+        let mysql = SlowMetrics::new(
+            &b"# Query_time: 0.546498  Lock_time: 0.000568 Rows_sent: 59  Rows_examined: 37931\r\n# Bytes_sent: 5"[..],
+        );
+        assert_eq!(mysql.leading_raw(keys), Some([&b"0.546498"[..], b"0.000568", b"59", b"37931"]));
+        for other in [
+            "# Thread_id: 7  Query_time: 1 Lock_time: 0 Rows_sent: 1  Rows_examined: 1",
+            "# Query_time: 1 Lock_time: 0 Rows_sent: 1",
+            "# Query_time: 1 Lock_time: 0 Rows_sent: 1\n# Rows_examined: 1",
+            "# Query_time:  1 Lock_time: 0 Rows_sent: 1  Rows_examined: 1",
+        ] {
+            assert_eq!(SlowMetrics::new(other.as_bytes()).leading_raw(keys), None, "{other}");
         }
     }
 
