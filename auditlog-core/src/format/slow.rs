@@ -13,16 +13,20 @@ use crate::error::Reason;
 use crate::event::{Dialect, Escaping, Event, EventKind, Extra, LogType, MetricValue, SlowMetrics, Sql};
 use crate::time::Timestamp;
 
-// Searchers built once: building one per record costs more than the search in a short header line.
-static USER_HOST: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"# User@Host:"));
-static AT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" @ "));
-static ID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"Id:"));
-/// The keys the parser reads from metric lines: `Thread_id:`, `Schema:`, `Errno:` and `Last_errno:`.
-static OWN_KEYS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
-    std::sync::LazyLock::new(|| [b"Thread_id:", &b"Schema:"[..], b"rrno:"].map(memchr::memmem::Finder::new));
+/// The first `needle` in a short header line: memchr for its first byte, then a comparison. A memmem searcher
+/// costs more to run than this on the few dozen bytes of a header line.
+fn find_short(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    memchr::memchr_iter(first, hay).find(|&i| hay.get(i + 1..).is_some_and(|t| t.starts_with(rest)))
+}
+
+/// Whether metric lines hold a key the parser reads: `Thread_id:`, `Schema:`, `Errno:` or `Last_errno:`.
+fn has_own_key(header: &[u8]) -> bool {
+    memchr::memchr_iter(b':', header).any(|i| {
+        let key = header.get(..i).unwrap_or_default();
+        key.ends_with(b"Thread_id") || key.ends_with(b"Schema") || key.ends_with(b"rrno")
+    })
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -78,7 +82,7 @@ fn entry_end(cur: &Cursor<'_>, first: super::Line<'_>) -> Option<(usize, u64)> {
     let mut seen = Seen::default();
     if let Some(h) = head(first.text) {
         seen.mark(h);
-        if h == Head::Time && USER_HOST.find(first.text).is_some() {
+        if h == Head::Time && find_short(first.text, b"# User@Host:").is_some() {
             seen.mark(Head::UserHost);
         }
     }
@@ -158,7 +162,7 @@ fn opt(b: &[u8]) -> Option<Cow<'_, [u8]>> {
 
 /// `# User@Host: priv[user] @ host [ip]  Id: N` → (user, host, id).
 fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
-    let (acct, rest) = match AT.find(v) {
+    let (acct, rest) = match find_short(v, b" @ ") {
         Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 3..).unwrap_or_default()),
         None => (v, &[][..]),
     };
@@ -168,7 +172,7 @@ fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
         _ => (acct, &[][..]),
     };
     let user = if user.is_empty() { priv_user } else { user };
-    let (hostpart, id) = match ID.find(rest) {
+    let (hostpart, id) = match find_short(rest, b"Id:") {
         Some(i) => (rest.get(..i).unwrap_or_default(), parse_u64(rest.get(i + 3..).unwrap_or_default().trim_ascii())),
         None => (rest, None),
     };
@@ -245,7 +249,7 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         }
         if let Some(v) = text.strip_prefix(b"# Time:") {
             // `# Time: 071218 11:48:27 # User@Host: ...` (Percona 5.0/5.1) holds both on one line.
-            let (tv, uh) = match USER_HOST.find(v) {
+            let (tv, uh) = match find_short(v, b"# User@Host:") {
                 Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 12..)),
                 None => (v, None),
             };
@@ -265,7 +269,7 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
     // The metrics the event's own fields come from, in one pass (first occurrence of each key).
     let (mut thread_id, mut schema, mut errno, mut last_errno) = (None, None, None, None);
     // MySQL writes none of them: a search for each is much cheaper than tokenizing the lines.
-    let any_own_key = OWN_KEYS.iter().any(|f| f.find(header).is_some());
+    let any_own_key = has_own_key(header);
     for (k, v) in crate::event::metric_raw_pairs_in(if any_own_key { header } else { &[] }) {
         let slot = match k {
             b"Thread_id" => &mut thread_id,
@@ -341,6 +345,24 @@ mod tests {
     use super::*;
     use crate::event::Position;
     use crate::format::{Format, Parser};
+
+    proptest::proptest! {
+        /// The short-line searches find what memmem finds, on text made of the needles, their parts and
+        /// near misses.
+        #[test]
+        fn short_searches_equal_memmem(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "# User@Host:", "# User@Host", " @ ", "@", " @", "Id:", "Id", "I", ":", "Thread_id:", "Thread_id",
+            "Schema:", "Schem", "rrno:", "Last_errno:", "rrno", " ", "#", "x",
+        ]), 0..10)) {
+            let hay = parts.concat();
+            let h = hay.as_bytes();
+            for needle in [&b"# User@Host:"[..], b" @ ", b"Id:", b"Thread_id:", b"Schema:", b"rrno:"] {
+                proptest::prop_assert_eq!(find_short(h, needle), memchr::memmem::find(h, needle));
+            }
+            let own = [&b"Thread_id:"[..], b"Schema:", b"rrno:"].iter().any(|n| memchr::memmem::find(h, n).is_some());
+            proptest::prop_assert_eq!(has_own_key(h), own);
+        }
+    }
 
     fn events(log: &[u8]) -> Vec<Event<'_>> {
         let mut p = Parser::new(Format::Slow);
