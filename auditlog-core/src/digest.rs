@@ -576,34 +576,58 @@ impl Times {
 /// order of appearance would).
 #[derive(Debug, Default)]
 struct Names {
-    set: BTreeSet<String>,
+    /// Sorted, distinct, at most [`MAX_NAMES`]: a short vector, searched by bisection and merged in one pass.
+    set: Vec<String>,
     more: bool,
 }
 
 impl Names {
     fn insert(&mut self, name: &str) {
-        if self.set.len() < MAX_NAMES {
-            if !self.set.contains(name) {
-                self.set.insert(name.to_owned());
+        match self.set.binary_search_by(|n| n.as_str().cmp(name)) {
+            Ok(_) => {}
+            // Past the last kept name of a full list: only counted as more (no copy).
+            Err(i) if i >= MAX_NAMES => self.more = true,
+            Err(i) => {
+                if self.set.len() >= MAX_NAMES {
+                    self.set.pop();
+                    self.more = true;
+                }
+                self.set.insert(i, name.to_owned());
             }
-            return;
-        }
-        // Full: a name after the last kept one is only counted as more (no copy); an earlier new one replaces
-        // the last.
-        if self.set.last().is_some_and(|last| name > last.as_str()) {
-            self.more = true;
-        } else if !self.set.contains(name) {
-            self.more = true;
-            self.set.pop_last();
-            self.set.insert(name.to_owned());
         }
     }
 
+    /// The first [`MAX_NAMES`] of both lists (one pass over two sorted lists, moving the names), and whether
+    /// either had more or names were left over.
     fn merge(&mut self, o: Names) {
         self.more |= o.more;
-        for n in o.set {
-            self.insert(&n);
+        if o.set.is_empty() {
+            return;
         }
+        let mut out = Vec::with_capacity((self.set.len() + o.set.len()).min(MAX_NAMES));
+        let (mut a, mut b) = (std::mem::take(&mut self.set).into_iter().peekable(), o.set.into_iter().peekable());
+        while out.len() < MAX_NAMES {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => match x.cmp(y) {
+                    std::cmp::Ordering::Less => a.next(),
+                    std::cmp::Ordering::Greater => b.next(),
+                    std::cmp::Ordering::Equal => {
+                        b.next();
+                        a.next()
+                    }
+                },
+                (Some(_), None) => a.next(),
+                (None, _) => b.next(),
+            };
+            match next {
+                Some(n) => out.push(n),
+                None => break,
+            }
+        }
+        if a.peek().is_some() || b.peek().is_some() {
+            self.more = true;
+        }
+        self.set = out;
     }
 }
 
@@ -755,7 +779,11 @@ impl Partial {
         }
         for (names, v) in [(&mut st.users, &ev.user), (&mut st.hosts, &ev.host)] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                names.insert(&String::from_utf8_lossy(v));
+                // Names are nearly always valid UTF-8: checked by the fast validator, replaced only when not.
+                match std::str::from_utf8(v) {
+                    Ok(name) => names.insert(name),
+                    Err(_) => names.insert(&String::from_utf8_lossy(v)),
+                }
             }
         }
         st.logs.insert(ev.log);
