@@ -551,8 +551,9 @@ impl Times {
         let k = ((0.95 * self.n as f64).ceil() as u64).clamp(1, self.n);
         let p95 = match &self.hist {
             None => {
-                self.exact.sort_unstable();
-                usize::try_from(k - 1).ok().and_then(|i| self.exact.get(i)).copied().map_or(0.0, secs)
+                // The k-th smallest: selection, not a sort.
+                let i = usize::try_from(k - 1).ok().filter(|i| *i < self.exact.len());
+                i.map(|i| *self.exact.select_nth_unstable(i).1).map_or(0.0, secs)
             }
             Some(h) => {
                 let mut seen = 0u64;

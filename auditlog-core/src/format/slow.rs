@@ -210,15 +210,14 @@ fn set_timestamp(line: &[u8]) -> Option<Option<i64>> {
         if !k.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
             return None;
         }
-        let v = v.get(1..)?.trim_ascii();
-        parse_i64(v)?;
+        let v = parse_i64(v.get(1..)?.trim_ascii())?;
         // The server writes only these: `SET autocommit=1;` and the like are the statement itself.
         let known = [&b"timestamp"[..], b"insert_id", b"last_insert_id"];
         if !known.iter().any(|n| k.eq_ignore_ascii_case(n)) {
             return None;
         }
         if k.eq_ignore_ascii_case(b"timestamp") {
-            ts = parse_i64(v);
+            ts = Some(v);
         }
     }
     Some(ts)
