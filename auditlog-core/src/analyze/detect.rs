@@ -271,7 +271,8 @@ fn dedupe<'a>(logins: &'a [Login], idents: &'a Idents) -> Vec<Attempt<'a>> {
 struct Gathered {
     first: Vec<Origin>,
     total: u64,
-    logs: BTreeSet<LogType>,
+    /// One bit per log type (no allocation: one is kept per new (user, host)).
+    logs: u8,
 }
 
 impl Gathered {
@@ -281,7 +282,7 @@ impl Gathered {
             self.first.push(o);
         }
         self.total += 1;
-        self.logs.insert(o.log);
+        self.logs |= bit(o.log);
     }
 
     fn finish(self, names: &[String]) -> (Vec<Evidence>, u64, Vec<LogType>) {
@@ -294,7 +295,7 @@ impl Gathered {
                 log: o.log,
             })
             .collect();
-        (ev, self.total, self.logs.into_iter().collect())
+        (ev, self.total, LogType::ALL.into_iter().filter(|l| self.logs & bit(*l) != 0).collect())
     }
 }
 
