@@ -341,6 +341,7 @@ impl Counter {
         }
     }
 
+    #[inline]
     fn add(&mut self, k: &[u8], n: u64) {
         if self.map.is_empty() {
             self.add_few(k, n);
