@@ -232,6 +232,20 @@ fn use_db(line: &[u8]) -> Option<&[u8]> {
     (!db.is_empty() && memchr::memchr2(b' ', b';', db).is_none()).then_some(db)
 }
 
+/// The lines of `b`, each with its `\n` (the last one without, when `b` does not end with one): like
+/// `split_inclusive`, but finding line ends with memchr rather than testing byte by byte.
+fn lines_inclusive(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = b;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (line, after) = rest.split_at(memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1));
+        rest = after;
+        Some(line)
+    })
+}
+
 fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -> Event<'a> {
     let mut time: Option<Option<(Timestamp, Dialect)>> = None;
     let (mut user, mut host, mut id) = (None, None, None);
@@ -239,7 +253,7 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
     let mut metrics_start = None;
     let mut off = 0;
     // Header lines.
-    for line in raw.split_inclusive(|b| *b == b'\n') {
+    for line in lines_inclusive(raw) {
         let text = line.strip_suffix(b"\n").unwrap_or(line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         let is_header = text.starts_with(b"#") && !text.starts_with(b"# administrator command:");
@@ -360,6 +374,15 @@ mod tests {
             }
             let own = [&b"Thread_id:"[..], b"Schema:", b"rrno:"].iter().any(|n| memchr::memmem::find(h, n).is_some());
             proptest::prop_assert_eq!(has_own_key(h), own);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_inclusive_splits_like_split_inclusive(text in "[a\n\r ]{0,30}") {
+            let b = text.as_bytes();
+            let want: Vec<&[u8]> = b.split_inclusive(|c| *c == b'\n').collect();
+            proptest::prop_assert_eq!(lines_inclusive(b).collect::<Vec<_>>(), want);
         }
     }
 
