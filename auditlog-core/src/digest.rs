@@ -54,6 +54,27 @@ use crate::time::Timestamp;
 /// there were more.
 pub const MAX_NAMES: usize = 64;
 
+/// A byte the first pass copies (lowercased) whatever surrounds it: not whitespace, not a quote, digit or
+/// sign, and none that may start a comment (`/*`, `--`, `#`), a number (`.5`, `+1`) or a bit or hex literal
+/// (`b1`, `x1`).
+fn is_plain(b: u8) -> bool {
+    // A table: measured fewer instructions than the equivalent `matches!` in the copy loop. Built at compile
+    // time, where an index out of bounds is a compile error.
+    #[allow(clippy::indexing_slicing)]
+    static PLAIN: [bool; 256] = {
+        let mut t = [true; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            t[c] = !(b.is_ascii_whitespace()
+                || matches!(b, b'/' | b'-' | b'#' | b'\'' | b'"' | b'+' | b'.' | b'b' | b'x' | b'0'..=b'9'));
+            c += 1;
+        }
+        t
+    };
+    PLAIN.get(usize::from(b)).copied().unwrap_or(false)
+}
+
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
@@ -155,6 +176,11 @@ fn first_pass(sql: &[u8], out: &mut Vec<u8>) -> Option<String> {
             _ => {
                 out.push(b.to_ascii_lowercase());
                 i += 1;
+                // The bytes that follow and need no decision (most of a statement) are copied in a tight loop.
+                while let Some(&c) = sql.get(i).filter(|c| is_plain(**c)) {
+                    out.push(c.to_ascii_lowercase());
+                    i += 1;
+                }
             }
         }
     }
