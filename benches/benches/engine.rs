@@ -14,7 +14,8 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 const SIZE: u64 = 64 << 20;
 
 /// Audit logs that give each detector work: the generator's mix (bursts, DCL, logins), a login-heavy log for the
-/// unusual-host detector with a baseline, and a log where every 20th record is a failed login.
+/// unusual-host detector with a baseline (also run with most logins on disk), and a log where every 20th record
+/// is a failed login.
 fn inputs() -> Vec<(&'static str, Vec<u8>)> {
     let mix = generate_vec(Kind::Audit, SIZE, 42);
     let mut logins = Vec::with_capacity(SIZE as usize);
@@ -41,14 +42,21 @@ fn analyze(c: &mut Criterion) {
     for u in 0..250 {
         baseline.add(&format!("user{u}"), "10.0.0.1");
     }
-    for (name, data) in inputs() {
+    // `logins_on_disk`: the login-heavy log (about a million successful logins) with 16,384 of them in
+    // memory, the rest written to temporary files and merged back.
+    let runs = inputs().into_iter().flat_map(|(name, data)| {
+        let on_disk = (name == "logins").then(|| ("logins_on_disk", data.clone(), 1 << 14));
+        std::iter::once((name, data, AnalyzeOptions::default().logins_in_memory)).chain(on_disk)
+    });
+    for (name, data, in_memory) in runs {
         g.throughput(Throughput::Bytes(data.len() as u64));
         for threads in [1, 2] {
             g.bench_with_input(BenchmarkId::new(name, format!("{threads}t")), &data, |b, data| {
                 b.iter(|| {
                     let opts = AnalyzeOptions {
                         threads,
-                        baseline: (name == "logins").then(|| baseline.clone()),
+                        baseline: name.starts_with("logins").then(|| baseline.clone()),
+                        logins_in_memory: in_memory,
                         ..AnalyzeOptions::default()
                     };
                     let mut a = Analyzer::new(opts).expect("pool");
