@@ -807,7 +807,7 @@ fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
 
 /// The findings in [`report_order`], each moved once. The positions are sorted,
 /// not the findings: a finding is a few hundred bytes, and a sort moves elements many times (with one finding
-/// per new host, 437,500 findings took most of a second to sort in place).
+/// per new host, sorting 437,500 findings in place took about 0.3 s more).
 fn in_report_order(findings: Vec<Finding>) -> Vec<Finding> {
     let mut positions: Vec<usize> = (0..findings.len()).collect();
     positions.sort_by(|&a, &b| match (findings.get(a), findings.get(b)) {
