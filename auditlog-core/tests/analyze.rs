@@ -221,6 +221,20 @@ fn a_temporary_folder_that_cannot_be_written_keeps_the_logins_in_memory_and_says
     assert!(r.summary.warnings.iter().any(|w| w.contains("temporary file")), "{:?}", r.summary.warnings);
     assert_eq!(r.summary.logins, base.summary.logins);
     assert_eq!(r.findings, base.findings);
+    // Nothing was lost, so the baseline is learned as usual.
+    let learn = |opts| {
+        let mut a = Analyzer::new(opts).unwrap();
+        for i in expand(&[corpus("mariadb")]).unwrap() {
+            let _ = a.add_input(&i);
+        }
+        a.baseline()
+    };
+    let unwritable = AnalyzeOptions {
+        logins_in_memory: 0,
+        temp_dir: Some(PathBuf::from("/nonexistent/auditlog-tmp")),
+        ..AnalyzeOptions::default()
+    };
+    assert_eq!(learn(unwritable).unwrap(), learn(AnalyzeOptions::default()).unwrap());
 }
 
 /// A benign workload: logins from usual hosts, queries, a few isolated typos spread out in time.

@@ -41,8 +41,8 @@ pub(crate) struct Accepted {
     runs: Vec<Run>,
     /// Logins per log type, to know whether several logs may hold the same login.
     per_log: [u64; 4],
-    /// The first failure to write or read a temporary file (the logins then stay in memory).
-    pub(crate) error: Option<String>,
+    /// The first failure to write a temporary file (the logins then stay in memory: nothing is lost).
+    pub(crate) write_error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -71,8 +71,8 @@ impl Accepted {
         for l in later.mem {
             self.push(Login { user: id(l.user), host: id(l.host), ..l });
         }
-        if self.error.is_none() {
-            self.error = later.error;
+        if self.write_error.is_none() {
+            self.write_error = later.write_error;
         }
     }
 
@@ -84,11 +84,12 @@ impl Accepted {
     /// Writes the logins in memory to disk when they are more than the budget allows. On failure they stay in
     /// memory (nothing is lost) and the error is kept for the report.
     pub(crate) fn spill_if_full(&mut self, o: &SpillOptions) {
-        if self.mem.len() <= o.in_memory || self.error.is_some() {
+        if self.mem.len() <= o.in_memory || self.write_error.is_some() {
             return;
         }
         if let Err(e) = self.spill(o) {
-            self.error = Some(format!("cannot write successful logins to a temporary file (kept in memory): {e}"));
+            self.write_error =
+                Some(format!("cannot write successful logins to a temporary file (kept in memory): {e}"));
         }
     }
 
@@ -105,14 +106,14 @@ impl Accepted {
         Ok(())
     }
 
-    /// All logins in time order. A failure to read a temporary file back ends them early and is kept in the
-    /// result's `error`, with any earlier failure to write one.
+    /// All logins in time order. A failure to read a temporary file back ends them early: the result's
+    /// `read_error` says so (logins were lost), apart from an earlier failure to write one (none were).
     pub(crate) fn into_sorted(mut self) -> Sorted {
         self.mem.sort_unstable_by_key(key);
-        let error = self.error.take();
+        let write_error = self.write_error.take();
         match Merge::new(std::mem::take(&mut self.runs), std::mem::take(&mut self.mem)) {
-            Ok(m) => Sorted { merge: Some(m), error },
-            Err(e) => Sorted { merge: None, error: error.or(Some(read_error(&e))) },
+            Ok(m) => Sorted { merge: Some(m), write_error, read_error: None },
+            Err(e) => Sorted { merge: None, write_error, read_error: Some(read_error(&e)) },
         }
     }
 }
@@ -260,14 +261,10 @@ impl Iterator for Merge {
 /// The successful logins in time order; a read error ends them early and is kept.
 pub(crate) struct Sorted {
     merge: Option<Merge>,
-    error: Option<String>,
-}
-
-impl Sorted {
-    /// Why fewer logins than read were returned, if they were.
-    pub(crate) fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
+    /// Logins that could not be written to disk and stayed in memory: all are here.
+    pub(crate) write_error: Option<String>,
+    /// Logins that could not be read back: some are missing.
+    pub(crate) read_error: Option<String>,
 }
 
 impl Iterator for Sorted {
@@ -278,7 +275,7 @@ impl Iterator for Sorted {
             Ok(l) => Some(l),
             Err(e) => {
                 self.merge = None;
-                self.error.get_or_insert_with(|| read_error(&e));
+                self.read_error.get_or_insert_with(|| read_error(&e));
                 None
             }
         }
@@ -331,11 +328,11 @@ mod tests {
                 acc.spill_if_full(&o);
                 assert!(acc.runs.len() < MAX_RUNS);
             }
-            assert_eq!(acc.error, None);
+            assert_eq!(acc.write_error, None);
             assert_eq!(acc.per_log.iter().sum::<u64>(), 5000);
             assert_eq!(acc.logs().len(), 4);
             let sorted = acc.into_sorted();
-            assert_eq!(sorted.error(), None);
+            assert_eq!((&sorted.write_error, &sorted.read_error), (&None, &None));
             let got: Vec<Login> = sorted.collect();
             assert_eq!(got, expected, "budget {in_memory}");
         }
@@ -349,9 +346,9 @@ mod tests {
             acc.push(login(i));
             acc.spill_if_full(&o);
         }
-        assert!(acc.error.as_deref().is_some_and(|e| e.contains("kept in memory")), "{:?}", acc.error);
+        assert!(acc.write_error.as_deref().is_some_and(|e| e.contains("kept in memory")), "{:?}", acc.write_error);
         let sorted = acc.into_sorted();
-        assert!(sorted.error().is_some());
+        assert!(sorted.write_error.is_some() && sorted.read_error.is_none());
         assert_eq!(sorted.count(), 10);
     }
 }

@@ -722,8 +722,10 @@ struct Successes {
     new_hosts: HashMap<(Ident, Ident), NewHost>,
     /// The account of each connection (input, connection id) a DCL statement ran on: its last Connect.
     sessions: HashMap<(u32, u64), (Ident, Ident)>,
-    /// Why some logins could not be read back from disk.
-    error: Option<String>,
+    /// Logins that could not be written to disk (kept in memory: complete).
+    write_error: Option<String>,
+    /// Logins that could not be read back from disk (some are missing).
+    read_error: Option<String>,
 }
 
 /// Reads the successful logins once, in time order: counts the attempts, learns the baseline, gives bursts the
@@ -790,7 +792,7 @@ fn read_successes<'a>(
     }
     out.learned = learned;
     out.sessions = sessions;
-    out.error = sorted.error().map(str::to_string);
+    (out.write_error, out.read_error) = (sorted.write_error.take(), sorted.read_error.take());
     out
 }
 
@@ -840,12 +842,12 @@ fn sorted_refused(acc: &mut Partial) -> Vec<Login> {
 }
 
 /// Learns which hosts each user logs in from (for `auditlog baseline`); the error says why some logins could not
-/// be read back from disk.
+/// be read back from disk (logins that could not be written stayed in memory and are all counted).
 pub(crate) fn learn(mut acc: Partial) -> (Baseline, Option<String>) {
     let idents = std::mem::take(&mut acc.idents);
     let ok =
         read_successes(acc.accepted, &idents, &mut [], &BurstOptions::default(), &Known::Learn(None), &HashSet::new());
-    (ok.learned.unwrap_or_default(), ok.error)
+    (ok.learned.unwrap_or_default(), ok.read_error)
 }
 
 pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOptions) -> Report {
@@ -914,7 +916,7 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
         learned_until,
         burst: *o,
         malformed_examples,
-        warnings: ok.error.into_iter().collect(),
+        warnings: ok.write_error.into_iter().chain(ok.read_error).collect(),
     };
     Report { summary, findings }
 }

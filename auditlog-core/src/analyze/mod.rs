@@ -599,8 +599,9 @@ pub struct Summary {
     pub burst: BurstOptions,
     /// The first malformed records.
     pub malformed_examples: Vec<MalformedExample>,
-    /// Problems that did not stop the analysis but may have left it incomplete: successful logins that could
-    /// not be read back from their temporary file (see [`AnalyzeOptions::logins_in_memory`]).
+    /// Problems that did not stop the analysis: successful logins that could not be written to a temporary
+    /// file (kept in memory instead: the report is complete) or not read back from one (the report misses some;
+    /// see [`AnalyzeOptions::logins_in_memory`]).
     pub warnings: Vec<String>,
 }
 
@@ -707,7 +708,8 @@ impl Analyzer {
     ///
     /// # Errors
     /// When successful logins kept in a temporary file (see [`AnalyzeOptions::logins_in_memory`]) cannot be
-    /// read back: a baseline without them would silently miss hosts.
+    /// read back: a baseline without them would silently miss hosts. (When one cannot be written, the logins
+    /// stay in memory and the baseline is complete.)
     pub fn baseline(self) -> Result<Baseline, Error> {
         match detect::learn(self.acc) {
             (b, None) => Ok(b),
