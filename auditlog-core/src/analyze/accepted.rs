@@ -93,36 +93,48 @@ impl Accepted {
         }
     }
 
+    /// Writes the logins in memory as a run; merges the runs into one when there are [`MAX_RUNS`]. A failure
+    /// leaves every login where it was (in memory, or in the runs, read from their start again).
     fn spill(&mut self, o: &SpillOptions) -> io::Result<()> {
         self.mem.sort_unstable_by_key(key);
-        let run = write_run(o, self.mem.iter().map(|l| Ok(*l)))?;
+        let run = write_run(o, self.mem.iter().copied())?;
         self.mem.clear();
         self.runs.push(run);
         if self.runs.len() >= MAX_RUNS {
-            let runs = std::mem::take(&mut self.runs);
-            let merged = Merge::new(runs, Vec::new())?;
-            self.runs.push(write_run(o, merged)?);
+            // Merged through second handles of the files, so the runs stay whole if the merge fails.
+            let copies = self.runs.iter().map(Run::try_clone).collect::<io::Result<Vec<_>>>()?;
+            let mut merged = Merge::new(copies, Vec::new());
+            let res = write_run(o, &mut merged);
+            match (res, merged.error.take()) {
+                (Ok(run), None) => self.runs = vec![run],
+                (Err(e), _) | (Ok(_), Some(e)) => {
+                    for r in &mut self.runs {
+                        r.file.rewind()?;
+                    }
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
 
-    /// All logins in time order. A failure to read a temporary file back ends them early: the result's
-    /// `read_error` says so (logins were lost), apart from an earlier failure to write one (none were).
+    /// All logins in time order. A run that cannot be read back is given up from that point (the others and the
+    /// logins in memory still come) and the result's `read_error` says so.
     pub(crate) fn into_sorted(mut self) -> Sorted {
         self.mem.sort_unstable_by_key(key);
         let write_error = self.write_error.take();
-        match Merge::new(std::mem::take(&mut self.runs), std::mem::take(&mut self.mem)) {
-            Ok(m) => Sorted { merge: Some(m), write_error, read_error: None },
-            Err(e) => Sorted { merge: None, write_error, read_error: Some(read_error(&e)) },
-        }
+        Sorted { merge: Merge::new(std::mem::take(&mut self.runs), std::mem::take(&mut self.mem)), write_error }
     }
 }
 
-fn read_error(e: &io::Error) -> String {
-    format!("cannot read successful logins back from a temporary file ({e}): the report misses some of them")
+impl Run {
+    /// A second handle of the same file (sharing its position).
+    fn try_clone(&self) -> io::Result<Run> {
+        Ok(Run { file: self.file.try_clone()?, len: self.len })
+    }
 }
 
-fn write_run(o: &SpillOptions, logins: impl Iterator<Item = io::Result<Login>>) -> io::Result<Run> {
+fn write_run(o: &SpillOptions, logins: impl Iterator<Item = Login>) -> io::Result<Run> {
     let file = match &o.dir {
         Some(d) => tempfile::tempfile_in(d)?,
         None => tempfile::tempfile()?,
@@ -130,7 +142,7 @@ fn write_run(o: &SpillOptions, logins: impl Iterator<Item = io::Result<Login>>) 
     let mut w = BufWriter::with_capacity(RUN_BUFFER, file);
     let mut len = 0;
     for l in logins {
-        w.write_all(&encode(&l?))?;
+        w.write_all(&encode(&l))?;
         len += 1;
     }
     let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
@@ -201,34 +213,38 @@ impl RunReader {
     }
 }
 
-/// A k-way merge of sorted runs and the sorted logins still in memory.
+/// A k-way merge of sorted runs and the sorted logins still in memory. A run that fails to read is given up
+/// from there, and the first such error kept.
 struct Merge {
     runs: Vec<RunReader>,
     mem: std::vec::IntoIter<Login>,
     /// The next login of each source (runs, then memory at index `runs.len()`), smallest key first.
     heads: BinaryHeap<Reverse<((Timestamp, Origin), usize)>>,
     next: Vec<Option<Login>>,
-    failed: bool,
+    error: Option<io::Error>,
 }
 
 impl Merge {
-    fn new(runs: Vec<Run>, mem: Vec<Login>) -> io::Result<Merge> {
+    fn new(runs: Vec<Run>, mem: Vec<Login>) -> Merge {
         let runs: Vec<RunReader> = runs
             .into_iter()
             .map(|r| RunReader { r: BufReader::with_capacity(RUN_BUFFER, r.file), left: r.len })
             .collect();
         let n = runs.len();
         let mut m =
-            Merge { runs, mem: mem.into_iter(), heads: BinaryHeap::new(), next: vec![None; n + 1], failed: false };
+            Merge { runs, mem: mem.into_iter(), heads: BinaryHeap::new(), next: vec![None; n + 1], error: None };
         for i in 0..=n {
-            m.refill(i)?;
+            m.refill(i);
         }
-        Ok(m)
+        m
     }
 
-    fn refill(&mut self, i: usize) -> io::Result<()> {
+    fn refill(&mut self, i: usize) {
         let l = match self.runs.get_mut(i) {
-            Some(r) => r.next()?,
+            Some(r) => r.next().unwrap_or_else(|e| {
+                self.error.get_or_insert(e);
+                None
+            }),
             None => self.mem.next(),
         };
         if let Some(l) = l {
@@ -237,48 +253,41 @@ impl Merge {
         if let Some(slot) = self.next.get_mut(i) {
             *slot = l;
         }
-        Ok(())
     }
 }
 
 impl Iterator for Merge {
-    type Item = io::Result<Login>;
+    type Item = Login;
 
-    fn next(&mut self) -> Option<io::Result<Login>> {
-        if self.failed {
-            return None;
-        }
+    fn next(&mut self) -> Option<Login> {
         let Reverse((_, i)) = self.heads.pop()?;
         let l = self.next.get_mut(i).and_then(Option::take)?;
-        if let Err(e) = self.refill(i) {
-            self.failed = true;
-            return Some(Err(e));
-        }
-        Some(Ok(l))
+        self.refill(i);
+        Some(l)
     }
 }
 
-/// The successful logins in time order; a read error ends them early and is kept.
+/// The successful logins in time order.
 pub(crate) struct Sorted {
-    merge: Option<Merge>,
+    merge: Merge,
     /// Logins that could not be written to disk and stayed in memory: all are here.
     pub(crate) write_error: Option<String>,
-    /// Logins that could not be read back: some are missing.
-    pub(crate) read_error: Option<String>,
+}
+
+impl Sorted {
+    /// Logins that could not be read back from disk (some are missing), once the logins were read.
+    pub(crate) fn read_error(&self) -> Option<String> {
+        self.merge.error.as_ref().map(|e| {
+            format!("cannot read successful logins back from a temporary file ({e}): the report misses some of them")
+        })
+    }
 }
 
 impl Iterator for Sorted {
     type Item = Login;
 
     fn next(&mut self) -> Option<Login> {
-        match self.merge.as_mut()?.next()? {
-            Ok(l) => Some(l),
-            Err(e) => {
-                self.merge = None;
-                self.read_error.get_or_insert_with(|| read_error(&e));
-                None
-            }
-        }
+        self.merge.next()
     }
 }
 
@@ -332,10 +341,29 @@ mod tests {
             assert_eq!(acc.per_log.iter().sum::<u64>(), 5000);
             assert_eq!(acc.logs().len(), 4);
             let sorted = acc.into_sorted();
-            assert_eq!((&sorted.write_error, &sorted.read_error), (&None, &None));
+            assert_eq!((sorted.write_error.clone(), sorted.read_error()), (None, None));
             let got: Vec<Login> = sorted.collect();
             assert_eq!(got, expected, "budget {in_memory}");
         }
+    }
+
+    #[test]
+    fn a_run_that_cannot_be_read_back_loses_only_its_rest_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = SpillOptions { in_memory: 99, dir: Some(dir.path().to_path_buf()) };
+        let mut acc = Accepted::default();
+        for i in 0..350 {
+            acc.push(login(i));
+            acc.spill_if_full(&o);
+        }
+        // Three runs of 100 on disk, 50 in memory; the second run loses all but its first 30 logins.
+        assert_eq!((acc.runs.len(), acc.mem.len()), (3, 50));
+        acc.runs[1].file.set_len(30 * RECORD as u64).unwrap();
+        let mut sorted = acc.into_sorted();
+        let got = sorted.by_ref().count();
+        assert_eq!(got, 350 - 70);
+        let err = sorted.read_error().expect("the lost logins are reported");
+        assert!(err.contains("misses some"), "{err}");
     }
 
     #[test]
@@ -348,7 +376,7 @@ mod tests {
         }
         assert!(acc.write_error.as_deref().is_some_and(|e| e.contains("kept in memory")), "{:?}", acc.write_error);
         let sorted = acc.into_sorted();
-        assert!(sorted.write_error.is_some() && sorted.read_error.is_none());
+        assert!(sorted.write_error.is_some() && sorted.read_error().is_none());
         assert_eq!(sorted.count(), 10);
     }
 }

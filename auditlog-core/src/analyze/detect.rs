@@ -792,7 +792,7 @@ fn read_successes<'a>(
     }
     out.learned = learned;
     out.sessions = sessions;
-    (out.write_error, out.read_error) = (sorted.write_error.take(), sorted.read_error.take());
+    (out.write_error, out.read_error) = (sorted.write_error.take(), sorted.read_error());
     out
 }
 
