@@ -247,13 +247,16 @@ impl<T: Pairable> Pairer<T> {
 }
 
 /// The groups of `items` (in time order), in the order they started.
-fn pair_all<T: Pairable + Copy>(items: &[T]) -> Vec<Members<T>> {
+fn pair_all<'a, X>(items: &'a [X]) -> Vec<Members<&'a X>>
+where
+    &'a X: Pairable,
+{
     let present = LogType::ALL.into_iter().filter(|l| items.iter().any(|x| x.log() == *l)).collect();
     let mut p = Pairer::new(present);
     let mut out = Vec::with_capacity(items.len());
     let mut emit = |m| out.push(m);
     for x in items {
-        p.push(*x, &mut emit);
+        p.push(x, &mut emit);
     }
     p.finish(&mut emit);
     out
@@ -262,8 +265,7 @@ fn pair_all<T: Pairable + Copy>(items: &[T]) -> Vec<Members<T>> {
 /// Merges records of the same failed or refused login attempt from different logs (audit, general, error of
 /// one server), at most 2 s apart, each log at most once per attempt.
 fn dedupe<'a>(logins: &'a [Login], idents: &'a Idents) -> Vec<Attempt<'a>> {
-    let refs: Vec<&Login> = logins.iter().collect();
-    pair_all(&refs).into_iter().map(|members| Attempt { login: members.first, members, idents }).collect()
+    pair_all(logins).into_iter().map(|members| Attempt { login: members.first, members, idents }).collect()
 }
 
 /// Origins in the order gathered, each once: the first [`EVIDENCE`] of them, how many, and their logs.
@@ -588,9 +590,8 @@ fn dcl_findings(
     names: &[String],
 ) -> Vec<Finding> {
     facts.sort_by_key(|a| (a.ts, a.origin));
-    let refs: Vec<&DclFact> = facts.iter().collect();
     let mut out = Vec::new();
-    for group in pair_all(&refs) {
+    for group in pair_all(&facts) {
         let g: Vec<&DclFact> = group.iter().copied().collect();
         let Some(first) = g.first() else { continue };
         // Who ran a general-log connection: its Connect line.
