@@ -36,7 +36,7 @@
 //! # Ok::<(), auditlog_core::Error>(())
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -609,6 +609,37 @@ struct Names {
 }
 
 impl Names {
+    /// The names to keep of `seen`, distinct byte strings; `valid`: all of them are UTF-8.
+    fn of_distinct(seen: &[&[u8]], valid: bool) -> Names {
+        if !valid {
+            // Invalid UTF-8 is replaced, which may make two names one and changes their order: all are converted.
+            let mut set: Vec<String> = seen.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
+            set.sort_unstable();
+            set.dedup();
+            let more = set.len() > MAX_NAMES;
+            set.truncate(MAX_NAMES);
+            return Names { set, more };
+        }
+        // Sorted by their first eight bytes as a number (zero-padded, most significant first), then by all bytes:
+        // the same order, with few string comparisons. Only the first MAX_NAMES + 1 matter (the last only to tell
+        // whether there were more), and UTF-8 keeps that order as text.
+        let key = |n: &[u8]| {
+            let mut k = [0u8; 8];
+            k.iter_mut().zip(n).for_each(|(k, b)| *k = *b);
+            u64::from_be_bytes(k)
+        };
+        let mut keyed: Vec<(u64, &[u8])> = seen.iter().map(|n| (key(n), *n)).collect();
+        if keyed.len() > MAX_NAMES + 1 {
+            keyed.select_nth_unstable(MAX_NAMES);
+            keyed.truncate(MAX_NAMES + 1);
+        }
+        keyed.sort_unstable();
+        let set = keyed.iter().take(MAX_NAMES).map(|(_, n)| String::from_utf8_lossy(n).into_owned()).collect();
+        Names { set, more: seen.len() > MAX_NAMES }
+    }
+
+    /// One name more: the model the digest's own path ([`Partial::settle`]) is tested against.
+    #[cfg(test)]
     fn insert(&mut self, name: &str) {
         match self.set.binary_search_by(|n| n.as_str().cmp(name)) {
             Ok(_) => {}
@@ -669,7 +700,8 @@ struct State {
     last: Option<Timestamp>,
     users: Names,
     hosts: Names,
-    logs: BTreeSet<LogType>,
+    /// Which logs the statements came from: bit `t as u8` for log type `t`.
+    logs: u8,
     example: Option<(i128, String)>,
 }
 
@@ -684,7 +716,7 @@ impl State {
         self.last = either(self.last, o.last, Ord::max);
         self.users.merge(o.users);
         self.hosts.merge(o.hosts);
-        self.logs.extend(o.logs);
+        self.logs |= o.logs;
         if let Some(b) = o.example {
             if self.example.as_ref().is_none_or(|a| b.0 > a.0) {
                 self.example = Some(b);
@@ -699,20 +731,46 @@ pub(crate) struct Partial {
     records: u64,
     malformed: u64,
     statements: u64,
-    classes: HashMap<String, State, foldhash::fast::RandomState>,
-    /// The fingerprint of each first pass seen ([`first_pass`]): statements of a class differ in literals,
-    /// which the first pass already replaced, so most skip the word-level rewrites. A cache only: cleared
-    /// when it reaches [`MEMO_MAX`] entries.
+    /// The classes with their fingerprints, in order of first appearance; `index` finds them by fingerprint.
+    classes: Vec<(Box<str>, State)>,
+    index: HashMap<Box<str>, usize, foldhash::fast::RandomState>,
+    /// The class of each first pass seen ([`first_pass`]): statements of a class differ in literals, which the
+    /// first pass already replaced, so most are placed with this one lookup, without the word-level rewrites
+    /// or a second lookup by fingerprint. A cache only: cleared when it reaches [`MEMO_MAX`] entries.
     memo: Memo,
     /// The first pass of the current statement (reused).
     buf: Vec<u8>,
+    /// The user and host names this partial saw, numbered, and which (class, name) pairs occurred: a hash
+    /// lookup per name, where inserting into each class's sorted names compared strings. [`Partial::settle`]
+    /// turns them into the classes' [`Names`].
+    names: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
+    user_pairs: HashSet<(usize, usize), foldhash::fast::RandomState>,
+    host_pairs: HashSet<(usize, usize), foldhash::fast::RandomState>,
+    /// Whether a name in `names` is not UTF-8.
+    invalid_names: bool,
 }
 
-/// First passes and their fingerprints (see [`Partial`]).
-type Memo = HashMap<Box<[u8]>, Arc<str>, foldhash::fast::RandomState>;
+/// First passes and the positions of their classes (see [`Partial`]).
+type Memo = HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>;
 
 /// Entries of the fingerprint cache of a partial.
 const MEMO_MAX: usize = 4096;
+
+/// The number of `name` in `names`, given the next free one when it is new (`invalid` set when it is not
+/// UTF-8).
+fn name_id(
+    names: &mut HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
+    invalid: &mut bool,
+    name: &[u8],
+) -> usize {
+    if let Some(id) = names.get(name) {
+        return *id;
+    }
+    *invalid |= std::str::from_utf8(name).is_err();
+    let id = names.len();
+    names.insert(name.into(), id);
+    id
+}
 
 pub(crate) struct Ctx {
     since: Option<Timestamp>,
@@ -748,23 +806,36 @@ fn metrics(ev: &Event<'_>) -> [Option<f64>; 4] {
     out.map(Option::flatten)
 }
 
-/// [`fingerprint`], with the word-level rewrites done once per distinct first pass (`buf` holds it).
-fn memo_fingerprint(memo: &mut Memo, buf: &mut Vec<u8>, sql: &[u8]) -> Arc<str> {
-    if let Some(done) = first_pass(sql, buf) {
-        return done.into();
-    }
-    if let Some(fp) = memo.get(buf.as_slice()) {
-        return Arc::clone(fp);
-    }
-    let fp: Arc<str> = rewrite(buf).into();
-    if memo.len() >= MEMO_MAX {
-        memo.clear();
-    }
-    memo.insert(buf.as_slice().into(), Arc::clone(&fp));
-    fp
-}
-
 impl Partial {
+    /// The position of the class of `sql` ([`fingerprint`], with the word-level rewrites done once per distinct
+    /// first pass).
+    fn class_of(&mut self, sql: &[u8]) -> usize {
+        if let Some(done) = first_pass(sql, &mut self.buf) {
+            return self.class_named(done);
+        }
+        if let Some(ci) = self.memo.get(self.buf.as_slice()) {
+            return *ci;
+        }
+        let ci = self.class_named(rewrite(&self.buf));
+        if self.memo.len() >= MEMO_MAX {
+            self.memo.clear();
+        }
+        self.memo.insert(self.buf.as_slice().into(), ci);
+        ci
+    }
+
+    /// The position of the class with fingerprint `fp`, made when new.
+    fn class_named(&mut self, fp: String) -> usize {
+        if let Some(ci) = self.index.get(fp.as_str()) {
+            return *ci;
+        }
+        let ci = self.classes.len();
+        let fp = fp.into_boxed_str();
+        self.index.insert(fp.clone(), ci);
+        self.classes.push((fp, State::default()));
+        ci
+    }
+
     fn event(&mut self, ev: &Event<'_>, ctx: &Ctx) {
         self.records += 1;
         if (ctx.since.is_some() || ctx.until.is_some())
@@ -774,21 +845,22 @@ impl Partial {
         }
         let admin = matches!(ev.extra, Extra::Slow { admin: true, .. });
         let sql = ev.sql.as_ref().map(|s| s.text());
-        let (fp, admin_op) = match (&sql, ev.kind) {
-            (Some(text), EventKind::Query) => (memo_fingerprint(&mut self.memo, &mut self.buf, text), None),
+        let (ci, admin_op) = match (&sql, ev.kind) {
+            (Some(text), EventKind::Query) => (self.class_of(text), None),
             (None, EventKind::Command) if admin => {
                 let op = String::from_utf8_lossy(ev.op.as_deref().unwrap_or_default()).into_owned();
                 let text = format!("administrator command: {op}");
-                (Arc::from(text.as_str()), Some(text))
+                (self.class_named(text.clone()), Some(text))
             }
             _ => return,
         };
+        for (pairs, v) in [(&mut self.user_pairs, &ev.user), (&mut self.host_pairs, &ev.host)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                pairs.insert((ci, name_id(&mut self.names, &mut self.invalid_names, v)));
+            }
+        }
+        let Some((_, st)) = self.classes.get_mut(ci) else { return };
         self.statements += 1;
-        // Looked up by reference: the key is copied only for a new class.
-        let st = match self.classes.get_mut(&*fp) {
-            Some(st) => st,
-            None => self.classes.entry(fp.to_string()).or_default(),
-        };
         st.count += 1;
         let [qt, lock, sent, examined] = metrics(ev);
         let qt = qt.map(nanos);
@@ -804,16 +876,7 @@ impl Partial {
             st.first = Some(st.first.map_or(t, |f| f.min(t)));
             st.last = Some(st.last.map_or(t, |l| l.max(t)));
         }
-        for (names, v) in [(&mut st.users, &ev.user), (&mut st.hosts, &ev.host)] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                // Names are nearly always valid UTF-8: checked by the fast validator, replaced only when not.
-                match std::str::from_utf8(v) {
-                    Ok(name) => names.insert(name),
-                    Err(_) => names.insert(&String::from_utf8_lossy(v)),
-                }
-            }
-        }
-        st.logs.insert(ev.log);
+        st.logs |= 1 << ev.log as u8;
         let q = qt.unwrap_or(-1);
         if st.example.as_ref().is_none_or(|(best, _)| q > *best) {
             // Redacted only when it becomes the class's example (the slowest statement so far).
@@ -824,6 +887,40 @@ impl Partial {
             };
             st.example = Some((q, example));
         }
+    }
+
+    /// Moves the (class, name) pairs seen into the classes' [`Names`]: per class, the names sorted, the first
+    /// [`MAX_NAMES`] kept.
+    fn settle(&mut self) {
+        if self.user_pairs.is_empty() && self.host_pairs.is_empty() {
+            return;
+        }
+        let mut by_id: Vec<&[u8]> = vec![&[]; self.names.len()];
+        for (name, id) in &self.names {
+            if let Some(slot) = by_id.get_mut(*id) {
+                *slot = name;
+            }
+        }
+        for (pairs, users) in
+            [(std::mem::take(&mut self.user_pairs), true), (std::mem::take(&mut self.host_pairs), false)]
+        {
+            // The names of each class, gathered by position (no sort of the pairs).
+            let mut per_class: Vec<Vec<&[u8]>> = vec![Vec::new(); self.classes.len()];
+            for (ci, id) in pairs {
+                if let (Some(names), Some(name)) = (per_class.get_mut(ci), by_id.get(id)) {
+                    names.push(name);
+                }
+            }
+            for (seen, (_, st)) in per_class.into_iter().zip(self.classes.iter_mut()) {
+                if !seen.is_empty() {
+                    let names = if users { &mut st.users } else { &mut st.hosts };
+                    names.merge(Names::of_distinct(&seen, !self.invalid_names));
+                }
+            }
+        }
+        drop(by_id);
+        self.names = HashMap::default();
+        self.invalid_names = false;
     }
 }
 
@@ -836,15 +933,18 @@ impl Fold<Ctx> for Partial {
         }
     }
 
-    fn merge(&mut self, later: Self, _ctx: &Ctx) {
+    fn merge(&mut self, mut later: Self, _ctx: &Ctx) {
+        self.settle();
+        later.settle();
         self.records += later.records;
         self.malformed += later.malformed;
         self.statements += later.statements;
-        for (k, v) in later.classes {
-            match self.classes.get_mut(&k) {
-                Some(mine) => mine.merge(v),
+        for (fp, st) in later.classes {
+            match self.index.get(&fp).and_then(|ci| self.classes.get_mut(*ci)) {
+                Some((_, mine)) => mine.merge(st),
                 None => {
-                    self.classes.insert(k, v);
+                    self.index.insert(fp.clone(), self.classes.len());
+                    self.classes.push((fp, st));
                 }
             }
         }
@@ -923,7 +1023,8 @@ impl Digest {
 
     /// The report, classes by total query time.
     #[must_use]
-    pub fn finish(self) -> DigestReport {
+    pub fn finish(mut self) -> DigestReport {
+        self.acc.settle();
         let mut classes: Vec<(i128, Class)> = self
             .acc
             .classes
@@ -933,7 +1034,7 @@ impl Digest {
                 (
                     total,
                     Class {
-                        fingerprint: fp,
+                        fingerprint: fp.into_string(),
                         count: st.count,
                         query_time: st.qt.metric(),
                         lock_time: st.lock.metric(),
@@ -945,7 +1046,11 @@ impl Digest {
                         users: st.users.set.into_iter().collect(),
                         hosts_more: st.hosts.more,
                         hosts: st.hosts.set.into_iter().collect(),
-                        logs: st.logs.into_iter().map(|l| l.as_str().to_string()).collect(),
+                        logs: LogType::ALL
+                            .iter()
+                            .filter(|l| st.logs & (1 << **l as u8) != 0)
+                            .map(|l| l.as_str().to_string())
+                            .collect(),
                         example: st.example.map(|e| e.1).unwrap_or_default(),
                     },
                 )
@@ -995,12 +1100,11 @@ mod tests {
         }
     }
 
-    /// The memoized fingerprint equals the plain one for every statement, across the cache being cleared when
-    /// full: statements of many classes, with literals, lists, comments, `use` and `call`.
+    /// The class found through the memo has the plain fingerprint of every statement, across the cache being
+    /// cleared when full: statements of many classes, with literals, lists, comments, `use` and `call`.
     #[test]
     fn memoized_fingerprints_equal_plain_ones() {
-        let mut memo = Memo::default();
-        let mut buf = Vec::new();
+        let mut part = Partial::default();
         let shapes = [
             "SELECT * FROM t{c} WHERE id = {n} AND name = 'x{n}'",
             "select a FROM t{c} where b IN ({n}, {n}, 3) /* {n} */",
@@ -1013,8 +1117,73 @@ mod tests {
         for i in 0..(3 * MEMO_MAX) {
             let shape = shapes[i % shapes.len()];
             let sql = shape.replace("{c}", &(i % (MEMO_MAX + 7)).to_string()).replace("{n}", &(i * 7919).to_string());
-            assert_eq!(&*memo_fingerprint(&mut memo, &mut buf, sql.as_bytes()), fingerprint(sql.as_bytes()), "{sql}");
-            assert!(memo.len() <= MEMO_MAX);
+            let ci = part.class_of(sql.as_bytes());
+            assert_eq!(&*part.classes[ci].0, fingerprint(sql.as_bytes()), "{sql}");
+            assert!(part.memo.len() <= MEMO_MAX);
+        }
+    }
+
+    /// The names a class keeps through the digest's path (numbered per partial, gathered when partials merge)
+    /// are those of the one-by-one model, however the statements are split among partials, with names that are
+    /// not UTF-8 (two of which become one name when replaced) and more names than are kept.
+    #[test]
+    fn names_through_partials_equal_the_model() {
+        let ctx = Ctx { since: None, until: None };
+        for distinct in [1, 5, MAX_NAMES, MAX_NAMES + 1, MAX_NAMES + 2, 300] {
+            for invalid in [false, true] {
+                let hosts: Vec<Vec<u8>> = (0..1_500u64)
+                    .map(|i| {
+                        // Each of the two classes (`i % 2`) sees exactly `distinct` hosts.
+                        let mut h = format!("10.0.{}", (i / 2 * 104_729) % distinct as u64).into_bytes();
+                        if invalid && i % 5 == 0 {
+                            h.push(if i % 2 == 0 { 0xff } else { 0xfe });
+                        }
+                        h
+                    })
+                    .collect();
+                let log: Vec<u8> = hosts
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, h)| {
+                        let mut e = format!("# User@Host: u{}[u{}] @  [", i % 3, i % 3).into_bytes();
+                        e.extend_from_slice(h);
+                        e.extend_from_slice(
+                            b"]  Id: 1\n# Query_time: 1  Lock_time: 0 Rows_sent: 0  Rows_examined: 0\n",
+                        );
+                        e.extend_from_slice(format!("SELECT {i} FROM t{}\n", i % 2).as_bytes());
+                        e
+                    })
+                    .collect();
+                let mut model: BTreeMap<String, (Names, Names)> = BTreeMap::new();
+                let mut p = crate::format::Parser::new(Format::Slow);
+                let items: Vec<Item<'_>> = p.records(&log, crate::event::Position::START, true).collect();
+                for item in &items {
+                    let Item::Event(ev) = item else { panic!("{item:?}") };
+                    let fp = fingerprint(&ev.sql.as_ref().unwrap().text());
+                    let (users, hosts) = model.entry(fp).or_default();
+                    users.insert(&String::from_utf8_lossy(ev.user.as_deref().unwrap()));
+                    hosts.insert(&String::from_utf8_lossy(ev.host.as_deref().unwrap()));
+                }
+                for parts in [1, 2, 7] {
+                    let mut acc = Partial::default();
+                    for chunk in items.chunks(items.len().div_ceil(parts)) {
+                        let mut part = Partial::default();
+                        chunk.iter().for_each(|i| part.add(i, &ctx));
+                        acc.merge(part, &ctx);
+                    }
+                    acc.settle();
+                    let got: BTreeMap<String, (Vec<String>, bool, Vec<String>, bool)> = acc
+                        .classes
+                        .into_iter()
+                        .map(|(fp, st)| (fp.into_string(), (st.users.set, st.users.more, st.hosts.set, st.hosts.more)))
+                        .collect();
+                    let want: BTreeMap<String, (Vec<String>, bool, Vec<String>, bool)> = model
+                        .iter()
+                        .map(|(fp, (u, h))| (fp.clone(), (u.set.clone(), u.more, h.set.clone(), h.more)))
+                        .collect();
+                    assert_eq!(got, want, "{distinct} distinct, invalid {invalid}, {parts} parts");
+                }
+            }
         }
     }
 
