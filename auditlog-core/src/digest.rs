@@ -93,34 +93,44 @@ fn is_word(b: u8) -> bool {
 pub fn fingerprint(sql: &[u8]) -> String {
     let mut out = Vec::new();
     match first_pass(sql, &mut out) {
-        Some(done) => done,
-        None => rewrite(&out),
+        Pass::Final => String::from_utf8_lossy(&out).into_owned(),
+        Pass::First => rewrite(&out),
     }
 }
 
+/// What [`first_pass`] left in its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The first pass: the fingerprint is [`rewrite`] of it, which depends on nothing else, so equal first
+    /// passes give equal fingerprints (the digest memoizes on them).
+    First,
+    /// The fingerprint itself, UTF-8 (`use ?`, `call name`).
+    Final,
+}
+
 /// The first pass of [`fingerprint`], into `out` (cleared first): comments out, strings and numbers to `?`,
-/// whitespace collapsed, case folded. `Some` when the fingerprint is already final (`use ?`, `call name`);
-/// else the fingerprint is [`rewrite`] of `out`, which depends on nothing else, so equal first passes give
-/// equal fingerprints (the digest memoizes on them).
-fn first_pass(sql: &[u8], out: &mut Vec<u8>) -> Option<String> {
+/// whitespace collapsed, case folded; or the whole fingerprint when it is already known (see [`Pass`]).
+fn first_pass(sql: &[u8], out: &mut Vec<u8>) -> Pass {
     out.clear();
     let mut sql = sql.trim_ascii();
     while let Some(s) = sql.strip_suffix(b";") {
         sql = s.trim_ascii_end();
     }
     if sql.len() >= 4 && sql.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"use ")) {
-        return Some("use ?".to_string());
+        out.extend_from_slice(b"use ?");
+        return Pass::Final;
     }
     if sql.len() >= 5 && sql.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"call ")) {
-        let name: Vec<u8> = sql
-            .get(5..)
-            .unwrap_or_default()
-            .trim_ascii_start()
-            .iter()
-            .copied()
-            .take_while(|b| *b != b'(' && !b.is_ascii_whitespace())
-            .collect();
-        return Some(format!("call {}", String::from_utf8_lossy(&name).to_lowercase()));
+        let rest = sql.get(5..).unwrap_or_default().trim_ascii_start();
+        let name = rest.get(..rest.iter().position(|b| *b == b'(' || b.is_ascii_whitespace()).unwrap_or(rest.len()));
+        let name = name.unwrap_or_default();
+        out.extend_from_slice(b"call ");
+        if name.is_ascii() {
+            out.extend(name.iter().map(u8::to_ascii_lowercase));
+        } else {
+            out.extend_from_slice(String::from_utf8_lossy(name).to_lowercase().as_bytes());
+        }
+        return Pass::Final;
     }
     // Written through a local vector, whose length the compiler keeps in a register (through the reference it
     // stored it back after every byte).
@@ -205,7 +215,7 @@ fn first_pass(sql: &[u8], out: &mut Vec<u8>) -> Option<String> {
         o.push(b' ');
     }
     *out = o;
-    None
+    Pass::First
 }
 
 /// The second pass of [`fingerprint`]: word-level rewrites of a first pass's output.
@@ -627,8 +637,8 @@ struct Names {
 }
 
 impl Names {
-    /// The names to keep of `seen`, distinct byte strings; `valid`: all of them are UTF-8.
-    fn of_distinct(seen: &[&[u8]], valid: bool) -> Names {
+    /// Adds `seen`, distinct byte strings (`valid`: all of them UTF-8).
+    fn add_distinct(&mut self, seen: &[&[u8]], valid: bool) {
         if !valid {
             // Invalid UTF-8 is replaced, which may make two names one and changes their order: all are converted.
             let mut set: Vec<String> = seen.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
@@ -636,7 +646,7 @@ impl Names {
             set.dedup();
             let more = set.len() > MAX_NAMES;
             set.truncate(MAX_NAMES);
-            return Names { set, more };
+            return self.merge(Names { set, more });
         }
         // Sorted by their first eight bytes as a number (zero-padded, most significant first), then by all bytes:
         // the same order, with few string comparisons. Only the first MAX_NAMES + 1 matter (the last only to tell
@@ -652,8 +662,33 @@ impl Names {
             keyed.truncate(MAX_NAMES + 1);
         }
         keyed.sort_unstable();
-        let set = keyed.iter().take(MAX_NAMES).map(|(_, n)| String::from_utf8_lossy(n).into_owned()).collect();
-        Names { set, more: seen.len() > MAX_NAMES }
+        self.more |= seen.len() > MAX_NAMES;
+        // Merged with the kept names in one pass; a name is copied only when it is new and kept.
+        let mut out = Vec::with_capacity(MAX_NAMES.min(self.set.len() + keyed.len()));
+        let mut mine = std::mem::take(&mut self.set).into_iter().peekable();
+        let mut new = keyed.iter().take(MAX_NAMES).map(|(_, n)| String::from_utf8_lossy(n)).peekable();
+        while out.len() < MAX_NAMES {
+            let next = match (mine.peek(), new.peek()) {
+                (Some(x), Some(y)) => match x.as_str().cmp(y) {
+                    std::cmp::Ordering::Less => mine.next(),
+                    std::cmp::Ordering::Greater => new.next().map(std::borrow::Cow::into_owned),
+                    std::cmp::Ordering::Equal => {
+                        new.next();
+                        mine.next()
+                    }
+                },
+                (Some(_), None) => mine.next(),
+                (None, _) => new.next().map(std::borrow::Cow::into_owned),
+            };
+            match next {
+                Some(n) => out.push(n),
+                None => break,
+            }
+        }
+        if mine.peek().is_some() || new.peek().is_some() {
+            self.more = true;
+        }
+        self.set = out;
     }
 
     /// One name more: the model the digest's own path ([`Partial::settle`]) is tested against.
@@ -828,13 +863,16 @@ impl Partial {
     /// The position of the class of `sql` ([`fingerprint`], with the word-level rewrites done once per distinct
     /// first pass).
     fn class_of(&mut self, sql: &[u8]) -> usize {
-        if let Some(done) = first_pass(sql, &mut self.buf) {
-            return self.class_named(done);
+        if first_pass(sql, &mut self.buf) == Pass::Final {
+            let buf = std::mem::take(&mut self.buf);
+            let ci = self.class_named(&String::from_utf8_lossy(&buf));
+            self.buf = buf;
+            return ci;
         }
         if let Some(ci) = self.memo.get(self.buf.as_slice()) {
             return *ci;
         }
-        let ci = self.class_named(rewrite(&self.buf));
+        let ci = self.class_named(&rewrite(&self.buf));
         if self.memo.len() >= MEMO_MAX {
             self.memo.clear();
         }
@@ -843,12 +881,12 @@ impl Partial {
     }
 
     /// The position of the class with fingerprint `fp`, made when new.
-    fn class_named(&mut self, fp: String) -> usize {
-        if let Some(ci) = self.index.get(fp.as_str()) {
+    fn class_named(&mut self, fp: &str) -> usize {
+        if let Some(ci) = self.index.get(fp) {
             return *ci;
         }
         let ci = self.classes.len();
-        let fp = fp.into_boxed_str();
+        let fp: Box<str> = fp.into();
         self.index.insert(fp.clone(), ci);
         self.classes.push((fp, State::default()));
         ci
@@ -868,7 +906,7 @@ impl Partial {
             (None, EventKind::Command) if admin => {
                 let op = String::from_utf8_lossy(ev.op.as_deref().unwrap_or_default()).into_owned();
                 let text = format!("administrator command: {op}");
-                (self.class_named(text.clone()), Some(text))
+                (self.class_named(&text), Some(text))
             }
             _ => return,
         };
@@ -907,12 +945,20 @@ impl Partial {
         }
     }
 
-    /// Moves the (class, name) pairs seen into the classes' [`Names`]: per class, the names sorted, the first
-    /// [`MAX_NAMES`] kept.
+    /// Moves the (class, name) pairs seen into the classes' [`Names`].
     fn settle(&mut self) {
         if self.user_pairs.is_empty() && self.host_pairs.is_empty() {
             return;
         }
+        let mut classes = std::mem::take(&mut self.classes);
+        let to: Vec<usize> = (0..classes.len()).collect();
+        self.names_into(&mut classes, &to);
+        self.classes = classes;
+    }
+
+    /// Moves the (class, name) pairs seen into the [`Names`] of `classes`, where `to[ci]` is the position of this
+    /// partial's class `ci`: per class, the first [`MAX_NAMES`] names in byte order, merged with those kept.
+    fn names_into(&mut self, classes: &mut [(Box<str>, State)], to: &[usize]) {
         let mut by_id: Vec<&[u8]> = vec![&[]; self.names.len()];
         for (name, id) in &self.names {
             if let Some(slot) = by_id.get_mut(*id) {
@@ -923,16 +969,16 @@ impl Partial {
             [(std::mem::take(&mut self.user_pairs), true), (std::mem::take(&mut self.host_pairs), false)]
         {
             // The names of each class, gathered by position (no sort of the pairs).
-            let mut per_class: Vec<Vec<&[u8]>> = vec![Vec::new(); self.classes.len()];
+            let mut per_class: Vec<Vec<&[u8]>> = vec![Vec::new(); to.len()];
             for (ci, id) in pairs {
                 if let (Some(names), Some(name)) = (per_class.get_mut(ci), by_id.get(id)) {
                     names.push(name);
                 }
             }
-            for (seen, (_, st)) in per_class.into_iter().zip(self.classes.iter_mut()) {
-                if !seen.is_empty() {
+            for (seen, target) in per_class.iter().zip(to) {
+                if let Some((_, st)) = classes.get_mut(*target).filter(|_| !seen.is_empty()) {
                     let names = if users { &mut st.users } else { &mut st.hosts };
-                    names.merge(Names::of_distinct(&seen, !self.invalid_names));
+                    names.add_distinct(seen, !self.invalid_names);
                 }
             }
         }
@@ -953,19 +999,27 @@ impl Fold<Ctx> for Partial {
 
     fn merge(&mut self, mut later: Self, _ctx: &Ctx) {
         self.settle();
-        later.settle();
         self.records += later.records;
         self.malformed += later.malformed;
         self.statements += later.statements;
-        for (fp, st) in later.classes {
-            match self.index.get(&fp).and_then(|ci| self.classes.get_mut(*ci)) {
-                Some((_, mine)) => mine.merge(st),
+        // Where each class of `later` is here; its names go straight into these classes, copied only when kept.
+        let mut to = Vec::with_capacity(later.classes.len());
+        for (fp, st) in std::mem::take(&mut later.classes) {
+            match self.index.get(&fp).copied() {
+                Some(ci) => {
+                    if let Some((_, mine)) = self.classes.get_mut(ci) {
+                        mine.merge(st);
+                    }
+                    to.push(ci);
+                }
                 None => {
+                    to.push(self.classes.len());
                     self.index.insert(fp.clone(), self.classes.len());
                     self.classes.push((fp, st));
                 }
             }
         }
+        later.names_into(&mut self.classes, &to);
     }
 }
 
@@ -1169,7 +1223,7 @@ mod tests {
         ]), 0..24)) {
             let sql = parts.concat();
             let mut out = Vec::new();
-            if first_pass(sql.as_bytes(), &mut out).is_none() {
+            if first_pass(sql.as_bytes(), &mut out) == Pass::First {
                 let want = first_pass_model(sql.as_bytes());
                 proptest::prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&want));
             }
