@@ -32,6 +32,36 @@ fn has_own_key(header: &[u8]) -> bool {
 pub(crate) struct State {
     /// The last `# Time:` seen; entries without one happened in that second.
     last_time: Option<(Timestamp, Dialect)>,
+    /// Where the first [`KNOWN_LINES`] lines of the current entry end (offsets from its start), found while
+    /// looking for its end, so that reading its header does not search for them again.
+    ends: Vec<usize>,
+}
+
+/// Line ends of an entry remembered (headers, `use`, `SET` and the statement's first line are fewer); the lines
+/// of a longer entry are found again when needed, so the memory stays the same whatever the entry.
+const KNOWN_LINES: usize = 16;
+
+/// The lines of an entry from `at`, each with its `\n` (the last one without, when the entry does not end with
+/// one): those whose ends are known first, then found with memchr.
+struct Lines<'r, 'k> {
+    raw: &'r [u8],
+    at: usize,
+    known: std::slice::Iter<'k, usize>,
+}
+
+impl<'r> Iterator for Lines<'r, '_> {
+    type Item = &'r [u8];
+
+    fn next(&mut self) -> Option<&'r [u8]> {
+        let rest = self.raw.get(self.at..).filter(|r| !r.is_empty())?;
+        let len = match self.known.next() {
+            Some(&end) if end > self.at && end <= self.raw.len() => end - self.at,
+            _ => memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1),
+        };
+        let line = rest.get(..len)?;
+        self.at += len;
+        Some(line)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -77,8 +107,11 @@ pub(crate) fn is_entry_start(text: &[u8]) -> bool {
     head(text).is_some()
 }
 
-/// Scans the entry whose first line is `first`: (end past its last non-blank line, its line count).
-fn entry_end(cur: &Cursor<'_>, first: super::Line<'_>) -> Option<(usize, u64)> {
+/// Scans the entry whose first line is `first`: (end past its last non-blank line, its line count). The ends of
+/// its first lines are left in `ends`, relative to its start.
+fn entry_end(cur: &Cursor<'_>, first: super::Line<'_>, ends: &mut Vec<usize>) -> Option<(usize, u64)> {
+    ends.clear();
+    ends.push(first.next - first.start);
     let mut seen = Seen::default();
     if let Some(h) = head(first.text) {
         seen.mark(h);
@@ -116,6 +149,9 @@ fn entry_end(cur: &Cursor<'_>, first: super::Line<'_>) -> Option<(usize, u64)> {
         }
         count += 1;
         at = l.next;
+        if ends.len() < KNOWN_LINES {
+            ends.push(l.next - first.start);
+        }
         if !is_blank(l.text) {
             end = l.next;
             lines = count;
@@ -148,10 +184,16 @@ pub(crate) fn step<'a>(st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>>
         }
         return Some(cur.malformed(end, lines, Reason::Orphan));
     }
-    let (end, lines) = entry_end(cur, l)?;
+    let mut ends = std::mem::take(&mut st.ends);
+    let found = entry_end(cur, l, &mut ends);
+    let Some((end, lines)) = found else {
+        st.ends = ends;
+        return None;
+    };
     let pos = cur.pos();
     let raw = cur.slice(end);
-    let ev = parse_entry(st, raw, pos);
+    let ev = parse_entry(st, raw, pos, &ends);
+    st.ends = ends;
     cur.advance(end, lines);
     Some(Item::Event(ev))
 }
@@ -232,32 +274,22 @@ fn use_db(line: &[u8]) -> Option<&[u8]> {
     (!db.is_empty() && memchr::memchr2(b' ', b';', db).is_none()).then_some(db)
 }
 
-/// The lines of `b`, each with its `\n` (the last one without, when `b` does not end with one): like
-/// `split_inclusive`, but finding line ends with memchr rather than testing byte by byte.
-fn lines_inclusive(b: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = b;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let (line, after) = rest.split_at(memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1));
-        rest = after;
-        Some(line)
-    })
-}
-
-fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -> Event<'a> {
+/// The event of the entry `raw`, whose first lines end at `ends` (see [`State::ends`]).
+fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position, ends: &[usize]) -> Event<'a> {
     let mut time: Option<Option<(Timestamp, Dialect)>> = None;
     let (mut user, mut host, mut id) = (None, None, None);
     let mut header_end = 0;
     let mut metrics_start = None;
     let mut off = 0;
+    let mut lines = Lines { raw, at: 0, known: ends.iter() };
     // Header lines.
-    for line in lines_inclusive(raw) {
+    let mut first_body = None;
+    for line in lines.by_ref() {
         let text = line.strip_suffix(b"\n").unwrap_or(line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         let is_header = text.starts_with(b"#") && !text.starts_with(b"# administrator command:");
         if !is_header && !is_blank(text) {
+            first_body = Some(line);
             break;
         }
         if let Some(v) = text.strip_prefix(b"# Time:") {
@@ -297,14 +329,13 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         Some(MetricValue::Int(n)) => Some(n),
         _ => None,
     };
-    let mut body = raw.get(header_end..).unwrap_or_default();
     let mut db: Option<&[u8]> = None;
     let mut set_ts = None;
     // `use db;` and `SET timestamp=...;` lines before the statement.
-    loop {
-        let nl = memchr::memchr(b'\n', body).map_or(body.len(), |i| i + 1);
-        let line = body.get(..nl).unwrap_or_default();
-        let text = line.trim_ascii_end();
+    let mut body_start = header_end;
+    let mut line = first_body;
+    while let Some(l) = line {
+        let text = l.trim_ascii_end();
         // The server writes at most one `use db;`: a second one (`USE \`db\`;`) is the statement.
         if let Some(d) = use_db(text).filter(|_| db.is_none()) {
             db = Some(d);
@@ -313,8 +344,10 @@ fn parse_entry<'a>(st: &mut State, raw: &'a [u8], pos: crate::event::Position) -
         } else {
             break;
         }
-        body = body.get(nl..).unwrap_or_default();
+        body_start += l.len();
+        line = lines.next();
     }
+    let body = raw.get(body_start..).unwrap_or_default();
     let stmt = body.trim_ascii_end();
     let stmt = stmt.strip_suffix(b";").unwrap_or(stmt);
     let (kind, op, sql) = match stmt.strip_prefix(b"# administrator command:") {
@@ -378,11 +411,14 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// An entry's lines, with the ends of its first `k` lines known or not, are those `split_inclusive`
+        /// gives.
         #[test]
-        fn lines_inclusive_splits_like_split_inclusive(text in "[a\n\r ]{0,30}") {
+        fn entry_lines_split_like_split_inclusive(text in "[a\n\r ]{0,30}", k in 0usize..8) {
             let b = text.as_bytes();
             let want: Vec<&[u8]> = b.split_inclusive(|c| *c == b'\n').collect();
-            proptest::prop_assert_eq!(lines_inclusive(b).collect::<Vec<_>>(), want);
+            let ends: Vec<usize> = want.iter().scan(0, |at, l| { *at += l.len(); Some(*at) }).take(k).collect();
+            proptest::prop_assert_eq!(Lines { raw: b, at: 0, known: ends.iter() }.collect::<Vec<_>>(), want);
         }
     }
 
