@@ -702,6 +702,17 @@ impl Times {
     }
 }
 
+/// A name with its [`name_key`]: ordered as the name's bytes, mostly without comparing them.
+type Keyed<'a> = (u64, &'a [u8]);
+
+/// The first eight bytes of a name as a number, zero-padded, most significant first: names with different keys
+/// compare as their keys, so (key, name) sorts as the names do.
+fn name_key(n: &[u8]) -> u64 {
+    let mut k = [0u8; 8];
+    k.iter_mut().zip(n).for_each(|(k, b)| *k = *b);
+    u64::from_be_bytes(k)
+}
+
 /// The distinct names of a class: the [`MAX_NAMES`] first in byte order, and whether there were more. Both
 /// depend only on the set of names seen, not on how the input was split among partials (the first names in
 /// order of appearance would).
@@ -714,47 +725,56 @@ struct Names {
 
 impl Names {
     /// Adds `seen`, distinct byte strings (`valid`: all of them UTF-8).
-    fn add_distinct(&mut self, seen: &[&[u8]], valid: bool) {
+    fn add_distinct(&mut self, seen: &[Keyed<'_>], valid: bool) {
         if !valid {
             // Invalid UTF-8 is replaced, which may make two names one and changes their order: all are converted.
-            let mut set: Vec<String> = seen.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
+            let mut set: Vec<String> = seen.iter().map(|(_, n)| String::from_utf8_lossy(n).into_owned()).collect();
             set.sort_unstable();
             set.dedup();
             let more = set.len() > MAX_NAMES;
             set.truncate(MAX_NAMES);
             return self.merge(Names { set, more });
         }
-        // Sorted by their first eight bytes as a number (zero-padded, most significant first), then by all bytes:
-        // the same order, with few string comparisons. Only the first MAX_NAMES + 1 matter (the last only to tell
-        // whether there were more), and UTF-8 keeps that order as text.
-        let key = |n: &[u8]| {
-            let mut k = [0u8; 8];
-            k.iter_mut().zip(n).for_each(|(k, b)| *k = *b);
-            u64::from_be_bytes(k)
+        // Once the list is full, only names before its last one can enter it; any after it means there were more.
+        let mut keyed: Vec<Keyed<'_>> = match self.set.last().filter(|_| self.set.len() >= MAX_NAMES) {
+            Some(last) => {
+                let last = (name_key(last.as_bytes()), last.as_bytes());
+                if seen.iter().any(|n| *n > last) {
+                    self.more = true;
+                }
+                seen.iter().copied().filter(|n| *n < last).collect()
+            }
+            None => seen.to_vec(),
         };
-        let mut keyed: Vec<(u64, &[u8])> = seen.iter().map(|n| (key(n), *n)).collect();
+        if keyed.is_empty() {
+            return;
+        }
+        // Only the first MAX_NAMES + 1 matter (the last only to tell whether there were more), and UTF-8 keeps
+        // byte order as text.
+        let distinct = keyed.len();
         if keyed.len() > MAX_NAMES + 1 {
             keyed.select_nth_unstable(MAX_NAMES);
             keyed.truncate(MAX_NAMES + 1);
         }
         keyed.sort_unstable();
-        self.more |= seen.len() > MAX_NAMES;
+        self.more |= distinct > MAX_NAMES;
         // Merged with the kept names in one pass; a name is copied only when it is new and kept.
         let mut out = Vec::with_capacity(MAX_NAMES.min(self.set.len() + keyed.len()));
         let mut mine = std::mem::take(&mut self.set).into_iter().peekable();
-        let mut new = keyed.iter().take(MAX_NAMES).map(|(_, n)| String::from_utf8_lossy(n)).peekable();
+        let mut new = keyed.iter().take(MAX_NAMES).copied().peekable();
+        let copy = |(_, n): Keyed<'_>| String::from_utf8_lossy(n).into_owned();
         while out.len() < MAX_NAMES {
             let next = match (mine.peek(), new.peek()) {
-                (Some(x), Some(y)) => match x.as_str().cmp(y) {
+                (Some(x), Some(y)) => match (name_key(x.as_bytes()), x.as_bytes()).cmp(y) {
                     std::cmp::Ordering::Less => mine.next(),
-                    std::cmp::Ordering::Greater => new.next().map(std::borrow::Cow::into_owned),
+                    std::cmp::Ordering::Greater => new.next().map(copy),
                     std::cmp::Ordering::Equal => {
                         new.next();
                         mine.next()
                     }
                 },
                 (Some(_), None) => mine.next(),
-                (None, _) => new.next().map(std::borrow::Cow::into_owned),
+                (None, _) => new.next().map(copy),
             };
             match next {
                 Some(n) => out.push(n),
@@ -946,7 +966,7 @@ fn time_nanos(v: &[u8]) -> Option<i128> {
 /// read as integers. The value below 10^15 ns, the float path (the nearest double, times 10^9, rounded) errs by
 /// less than half a nanosecond and gives the same.
 fn decimal_nanos(v: &[u8]) -> Option<i128> {
-    let (int, frac) = match memchr::memchr(b'.', v) {
+    let (int, frac) = match v.iter().position(|b| *b == b'.') {
         Some(dot) => (v.get(..dot)?, v.get(dot + 1..)?),
         None => (v, &b"0"[..]),
     };
@@ -954,7 +974,8 @@ fn decimal_nanos(v: &[u8]) -> Option<i128> {
         return None;
     }
     let digits = |d: &[u8]| d.iter().try_fold(0u64, |n, b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')));
-    let scale = 10u64.pow(9 - frac.len() as u32);
+    const SCALE: [u64; 10] = [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    let scale = SCALE.get(frac.len()).copied()?;
     Some(i128::from(digits(int)? * 1_000_000_000 + digits(frac)? * scale))
 }
 
@@ -1066,23 +1087,44 @@ impl Partial {
     /// Moves the (class, name) pairs seen into the [`Names`] of `classes`, where `to[ci]` is the position of this
     /// partial's class `ci`: per class, the first [`MAX_NAMES`] names in byte order, merged with those kept.
     fn names_into(&mut self, classes: &mut [(Box<str>, State)], to: &[usize]) {
-        let mut by_id: Vec<&[u8]> = vec![&[]; self.names.len()];
+        let mut by_id: Vec<Keyed<'_>> = vec![(0, &[]); self.names.len()];
         for (name, id) in &self.names {
             if let Some(slot) = by_id.get_mut(*id) {
-                *slot = name;
+                *slot = (name_key(name), name);
             }
         }
         for (pairs, users) in
             [(std::mem::take(&mut self.user_pairs), true), (std::mem::take(&mut self.host_pairs), false)]
         {
-            // The names of each class, gathered by position (no sort of the pairs).
-            let mut per_class: Vec<Vec<&[u8]>> = vec![Vec::new(); to.len()];
-            for (ci, id) in pairs {
-                if let (Some(names), Some(name)) = (per_class.get_mut(ci), by_id.get(id)) {
-                    names.push(name);
+            // The names of each class, laid out by class in one vector (a counting sort: no comparisons, one
+            // allocation).
+            let mut starts = vec![0usize; to.len() + 1];
+            for (ci, _) in &pairs {
+                if let Some(n) = starts.get_mut(ci + 1) {
+                    *n += 1;
                 }
             }
-            for (seen, target) in per_class.iter().zip(to) {
+            for i in 1..starts.len() {
+                let before = starts.get(i - 1).copied().unwrap_or(0);
+                if let Some(n) = starts.get_mut(i) {
+                    *n += before;
+                }
+            }
+            let mut flat: Vec<Keyed<'_>> = vec![(0, &[]); pairs.len()];
+            let mut fill = starts.clone();
+            for (ci, id) in &pairs {
+                if let (Some(at), Some(name)) = (fill.get_mut(*ci), by_id.get(*id)) {
+                    if let Some(slot) = flat.get_mut(*at) {
+                        *slot = *name;
+                    }
+                    *at += 1;
+                }
+            }
+            for (range, target) in starts.windows(2).zip(to) {
+                let seen = match range {
+                    [a, b] => flat.get(*a..*b).unwrap_or_default(),
+                    _ => &[],
+                };
                 if let Some((_, st)) = classes.get_mut(*target).filter(|_| !seen.is_empty()) {
                     let names = if users { &mut st.users } else { &mut st.hosts };
                     names.add_distinct(seen, !self.invalid_names);

@@ -368,18 +368,40 @@ impl<'a> SlowMetrics<'a> {
     /// space, the pairs apart by spaces or TABs: MySQL's own `# Query_time: 1.5  Lock_time: 0 Rows_sent: 1
     /// Rows_examined: 5`, read without tokenizing. Then they are also the first occurrences
     /// [`SlowMetrics::raw_pairs`] would give; `None` for any other layout.
+    #[inline(always)]
     pub(crate) fn leading_raw<const N: usize>(&self, keys: [&[u8]; N]) -> Option<[&[u8]; N]> {
         let mut rest = self.header.strip_prefix(b"# ")?;
         let mut out = [&[][..]; N];
         for (slot, key) in out.iter_mut().zip(keys) {
-            rest = rest.strip_prefix(key)?.strip_prefix(b": ")?;
-            let end = rest.iter().position(|b| matches!(b, b' ' | b'\t' | b'\n')).unwrap_or(rest.len());
-            let (mut v, after) = rest.split_at(end);
-            if matches!(after.first(), None | Some(b'\n')) {
-                // The tokenizer drops a CR at the end of the line only.
-                v = v.strip_suffix(b"\r").unwrap_or(v);
+            // Compared byte by byte: a call to memcmp costs more than these few bytes.
+            let (k, after_key) = rest.split_at_checked(key.len())?;
+            if !k.iter().zip(key).all(|(a, b)| a == b) {
+                return None;
             }
-            if v.is_empty() || v.ends_with(b":") || memchr::memchr(b'\r', v).is_some() {
+            rest = after_key.strip_prefix(b": ")?;
+            // The value ends at a blank or the line end; where its first CR is, if any.
+            let mut end = 0;
+            let mut cr = None;
+            while let Some(&b) = rest.get(end) {
+                match b {
+                    b' ' | b'\t' | b'\n' => break,
+                    b'\r' => {
+                        cr.get_or_insert(end);
+                    }
+                    _ => {}
+                }
+                end += 1;
+            }
+            let (mut v, after) = rest.split_at(end);
+            if let Some(c) = cr {
+                // The tokenizer drops a CR at the end of the line only; any other is not MySQL's layout.
+                let line_end = matches!(after.first(), None | Some(b'\n'));
+                if !line_end || c + 1 != end {
+                    return None;
+                }
+                v = v.get(..c).unwrap_or_default();
+            }
+            if v.is_empty() || v.ends_with(b":") {
                 return None;
             }
             *slot = v;

@@ -45,14 +45,19 @@ pub(crate) fn parse_u64(d: &[u8]) -> Option<u64> {
     if d.is_empty() || d.len() > 20 {
         return None;
     }
-    let mut v: u64 = 0;
-    for &b in d {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    if !d.iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    Some(v)
+    // Up to 19 digits cannot overflow: only the 20th needs checking.
+    let (head, last) = match d.len() {
+        20 => (d.get(..19)?, d.get(19).copied()),
+        _ => (d, None),
+    };
+    let v = head.iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+    match last {
+        Some(b) => v.checked_mul(10)?.checked_add(u64::from(b - b'0')),
+        None => Some(v),
+    }
 }
 
 /// A signed decimal integer.
@@ -348,5 +353,19 @@ mod tests {
         assert_eq!(parse_u64(b"18446744073709551616"), None);
         assert_eq!(parse_i64(b"-12"), Some(-12));
         assert_eq!(parse_u64(b""), None);
+    }
+
+    proptest::proptest! {
+        /// Integers read as the standard library reads them (at most 20 digits, no `+`, and not `i64::MIN`),
+        /// around the 19- and 20-digit limits.
+        #[test]
+        fn integers_parse_like_std(minus in proptest::bool::ANY, d in "[0-9]{0,22}", noise in proptest::option::of("[ +x-]")) {
+            let d = match noise { Some(n) => format!("{d}{n}"), None => d };
+            let ok = d.len() <= 20 && !d.starts_with('+');
+            proptest::prop_assert_eq!(parse_u64(d.as_bytes()), d.parse::<u64>().ok().filter(|_| ok));
+            let s = if minus { format!("-{d}") } else { d.clone() };
+            let want = s.parse::<i64>().ok().filter(|v| ok && *v != i64::MIN);
+            proptest::prop_assert_eq!(parse_i64(s.as_bytes()), want);
+        }
     }
 }

@@ -212,6 +212,11 @@ pub(crate) fn is_truncation_marker(text: &[u8]) -> bool {
 
 /// A server start-up banner line of the general and slow logs (also written into error logs of some builds).
 pub(crate) fn is_banner(text: &[u8]) -> bool {
+    // Every banner line ends with a colon (`... started with:`) or begins with a T (`Tcp port:`, `TCP Port:`,
+    // `Time`): most lines are ruled out by their two ends.
+    if text.last() != Some(&b':') && !matches!(text.first(), Some(b'T' | b't')) {
+        return false;
+    }
     if text.ends_with(b"started with:") && memchr::memmem::find(text, b", Version: ").is_some() {
         return true;
     }
