@@ -1,5 +1,10 @@
 //! `auditlog`: the command-line front end of `auditlog-core`. Argument parsing and output only.
 
+/// mimalloc instead of the system allocator: blocks are parsed on worker threads and their partial results
+/// merged and freed on the reading thread, which glibc's per-thread arenas handle poorly.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod analyze;
 mod cli;
 mod cloudwatch;
