@@ -994,7 +994,11 @@ impl Partial {
     fn class_of(&mut self, sql: &[u8]) -> usize {
         if first_pass(sql, &mut self.buf) == Pass::Final {
             let buf = std::mem::take(&mut self.buf);
-            let ci = self.class_named(&String::from_utf8_lossy(&buf));
+            // Nearly always UTF-8: checked by the fast validator, replaced only when not.
+            let ci = match std::str::from_utf8(&buf) {
+                Ok(fp) => self.class_named(fp),
+                Err(_) => self.class_named(&String::from_utf8_lossy(&buf)),
+            };
             self.buf = buf;
             return ci;
         }

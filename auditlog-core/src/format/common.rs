@@ -45,19 +45,26 @@ pub(crate) fn parse_u64(d: &[u8]) -> Option<u64> {
     if d.is_empty() || d.len() > 20 {
         return None;
     }
-    if !d.iter().all(u8::is_ascii_digit) {
-        return None;
+    // One pass; up to 19 digits cannot overflow, so only a 20-digit number is checked.
+    let mut v: u64 = 0;
+    if d.len() < 20 {
+        for &b in d {
+            let x = b.wrapping_sub(b'0');
+            if x > 9 {
+                return None;
+            }
+            v = v * 10 + u64::from(x);
+        }
+        return Some(v);
     }
-    // Up to 19 digits cannot overflow: only the 20th needs checking.
-    let (head, last) = match d.len() {
-        20 => (d.get(..19)?, d.get(19).copied()),
-        _ => (d, None),
-    };
-    let v = head.iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-    match last {
-        Some(b) => v.checked_mul(10)?.checked_add(u64::from(b - b'0')),
-        None => Some(v),
+    for &b in d {
+        let x = b.wrapping_sub(b'0');
+        if x > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(x))?;
     }
+    Some(v)
 }
 
 /// A signed decimal integer.
