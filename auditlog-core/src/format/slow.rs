@@ -203,9 +203,10 @@ fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
         None => (v, &[][..]),
     };
     let acct = acct.trim_ascii();
-    let (priv_user, user) = match (memchr::memchr(b'[', acct), memchr::memrchr(b']', acct)) {
-        (Some(a), Some(b)) if a < b => (acct.get(..a).unwrap_or_default(), acct.get(a + 1..b).unwrap_or_default()),
-        _ => (acct, &[][..]),
+    // The parts are a few bytes long: plain scans cost less than calls to memchr.
+    let (priv_user, user) = match bracketed(acct) {
+        Some((a, b)) => (acct.get(..a).unwrap_or_default(), acct.get(a + 1..b).unwrap_or_default()),
+        None => (acct, &[][..]),
     };
     let user = if user.is_empty() { priv_user } else { user };
     let (hostpart, id) = match find_short(rest, b"Id:") {
@@ -213,15 +214,22 @@ fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
         None => (rest, None),
     };
     let hostpart = hostpart.trim_ascii();
-    let (name, ip) = match (memchr::memchr(b'[', hostpart), memchr::memrchr(b']', hostpart)) {
-        (Some(a), Some(b)) if a < b => (
+    let (name, ip) = match bracketed(hostpart) {
+        Some((a, b)) => (
             hostpart.get(..a).unwrap_or_default().trim_ascii(),
             hostpart.get(a + 1..b).unwrap_or_default().trim_ascii(),
         ),
-        _ => (hostpart, &[][..]),
+        None => (hostpart, &[][..]),
     };
     let host = if name.is_empty() { ip } else { name };
     ((!user.is_empty()).then_some(user), (!host.is_empty()).then_some(host), id)
+}
+
+/// The first `[` and the last `]` of `b`, when the one comes before the other.
+fn bracketed(b: &[u8]) -> Option<(usize, usize)> {
+    let open = b.iter().position(|c| *c == b'[')?;
+    let close = b.iter().rposition(|c| *c == b']')?;
+    (open < close).then_some((open, close))
 }
 
 /// The time of a `# Time:` line (the text after the colon): ISO 8601 (5.7+) or legacy `YYMMDD H:MM:SS`.
