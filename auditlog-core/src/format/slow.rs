@@ -429,6 +429,19 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The brackets found by scanning are those memchr and memrchr find.
+        #[test]
+        fn brackets_equal_memchr(text in "[\\[\\]a ]{0,12}") {
+            let b = text.as_bytes();
+            let want = match (memchr::memchr(b'[', b), memchr::memrchr(b']', b)) {
+                (Some(a), Some(c)) if a < c => Some((a, c)),
+                _ => None,
+            };
+            proptest::prop_assert_eq!(bracketed(b), want);
+        }
+    }
+
+    proptest::proptest! {
         /// An entry's lines, with the ends of its first `k` lines known or not, are those `split_inclusive`
         /// gives.
         #[test]
