@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::common::{iso_timestamp, parse_i64, parse_u64, short_timestamp};
+use super::common::{digits_u32, iso_timestamp, parse_i64, parse_u64, short_timestamp};
 use super::{is_banner, is_blank, Cursor, Item, Peek, SkipReason};
 use crate::error::Reason;
 use crate::event::{Dialect, Escaping, Event, EventKind, Extra, LogType, MetricValue, SlowMetrics, Sql};
@@ -32,6 +32,8 @@ fn has_own_key(header: &[u8]) -> bool {
 pub(crate) struct State {
     /// The last `# Time:` seen; entries without one happened in that second.
     last_time: Option<(Timestamp, Dialect)>,
+    /// The date of the last ISO `# Time:` and when its day began (see [`time_value_cached`]).
+    day: Option<([u8; 10], i64)>,
     /// Where the first [`KNOWN_LINES`] lines of the current entry end (offsets from its start), found while
     /// looking for its end, so that reading its header does not search for them again.
     ends: Vec<usize>,
@@ -189,7 +191,7 @@ pub(crate) fn step<'a>(st: &mut State, cur: &mut Cursor<'a>) -> Option<Item<'a>>
     let raw = cur.slice(end);
     cur.advance(end, lines);
     // Built in place: the event (400 bytes) was copied twice on its way out.
-    Some(Item::Event(parse_entry(&mut st.last_time, raw, pos, &st.ends)))
+    Some(Item::Event(parse_entry(&mut st.last_time, &mut st.day, raw, pos, &st.ends)))
 }
 
 fn opt(b: &[u8]) -> Option<Cow<'_, [u8]>> {
@@ -242,6 +244,40 @@ pub(crate) fn time_value(v: &[u8]) -> Option<(Timestamp, Dialect)> {
     }
 }
 
+/// [`time_value`], remembering where the day of the last `YYYY-MM-DDTHH:MM:SS.ffffffZ` began: a log's entries
+/// mostly share their date, so only the time of day is read for them.
+fn time_value_cached(v: &[u8], day: &mut Option<([u8; 10], i64)>) -> Option<(Timestamp, Dialect)> {
+    let t = v.trim_ascii_start();
+    let Some((date, tod)) = utc_parts(t) else { return time_value(v) };
+    if let Some((d, start)) = day.as_ref().filter(|(d, _)| d.as_slice() == date) {
+        let _ = d;
+        return Some((Timestamp::from_epoch_micros(start + tod), Dialect::Mysql57));
+    }
+    let found = time_value(v)?;
+    if let Ok(d) = <[u8; 10]>::try_from(date) {
+        *day = Some((d, found.0.epoch_micros() - tod));
+    }
+    Some(found)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` as its date and its time of day in microseconds, the hours, minutes and seconds
+/// in the ranges [`Timestamp::from_civil`] accepts.
+fn utc_parts(t: &[u8]) -> Option<(&[u8], i64)> {
+    let b: [u8; 27] = t.get(..27)?.try_into().ok()?;
+    let [_, _, _, _, b'-', _, _, b'-', _, _, b'T', h0, h1, b':', n0, n1, b':', s0, s1, b'.', f0, f1, f2, f3, f4, f5, b'Z'] =
+        b
+    else {
+        return None;
+    };
+    let (h, m, s) = (digits_u32(&[h0, h1])?, digits_u32(&[n0, n1])?, digits_u32(&[s0, s1])?);
+    let us = digits_u32(&[f0, f1, f2, f3, f4, f5])?;
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let tod = (i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s)) * 1_000_000 + i64::from(us);
+    Some((t.get(..10)?, tod))
+}
+
 /// `SET timestamp=N;` or `SET last_insert_id=1,insert_id=2,timestamp=N;` → N.
 fn set_timestamp(line: &[u8]) -> Option<Option<i64>> {
     let rest = line.get(..4).filter(|p| p.eq_ignore_ascii_case(b"SET "))?;
@@ -279,6 +315,7 @@ fn use_db(line: &[u8]) -> Option<&[u8]> {
 /// The event of the entry `raw`, whose first lines end at `ends` (see [`State::ends`]).
 fn parse_entry<'a>(
     last_time: &mut Option<(Timestamp, Dialect)>,
+    day: &mut Option<([u8; 10], i64)>,
     raw: &'a [u8],
     pos: crate::event::Position,
     ends: &[usize],
@@ -305,7 +342,7 @@ fn parse_entry<'a>(
                 Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 12..)),
                 None => (v, None),
             };
-            time = Some(time_value(tv));
+            time = Some(time_value_cached(tv, day));
             if let Some(uh) = uh {
                 (user, host, id) = user_host(uh);
             }
@@ -425,6 +462,26 @@ mod tests {
             }
             let own = [&b"Thread_id:"[..], b"Schema:", b"rrno:"].iter().any(|n| memchr::memmem::find(h, n).is_some());
             proptest::prop_assert_eq!(has_own_key(h), own);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Times read with the day remembered equal those read whole, over sequences that repeat, change and
+        /// break dates (February 29th and 30th, month 13), times at the limits (23:59:60, hour 24), other zones and
+        /// layouts.
+        #[test]
+        fn cached_days_equal_whole_times(times in proptest::collection::vec((
+            proptest::sample::select(vec!["2024-02-29", "2023-02-29", "2024-02-30", "2024-13-01", "2024-11-19", "0000-01-01", "9999-12-31", "2024-1x-19"]),
+            proptest::sample::select(vec!["T", " "]),
+            proptest::sample::select(vec!["00:00:00", "23:59:59", "23:59:60", "24:00:00", "12:60:00", "07:06:40", "0x:00:00"]),
+            proptest::sample::select(vec![".000415Z", ".999999Z", ".5Z", ".000415+02:00", "Z", ".00041xZ", ".000415Z # User@Host: a"]),
+        ), 1..12)) {
+            let mut day = None;
+            for (d, sep, t, rest) in times {
+                let v = format!(" {d}{sep}{t}{rest}");
+                proptest::prop_assert_eq!(time_value_cached(v.as_bytes(), &mut day), time_value(v.as_bytes()), "{}", v);
+            }
         }
     }
 
