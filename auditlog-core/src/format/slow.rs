@@ -117,7 +117,8 @@ fn entry_end(cur: &Cursor<'_>, first: super::Line<'_>, ends: &mut Vec<usize>) ->
     let mut seen = Seen::default();
     if let Some(h) = head(first.text) {
         seen.mark(h);
-        if h == Head::Time && find_short(first.text, b"# User@Host:").is_some() {
+        // Past its own `# Time:` (7 bytes): a `#` there is what to look at.
+        if h == Head::Time && first.text.get(7..).is_some_and(|t| find_short(t, b"# User@Host:").is_some()) {
             seen.mark(Head::UserHost);
         }
     }
@@ -200,7 +201,7 @@ fn opt(b: &[u8]) -> Option<Cow<'_, [u8]>> {
 
 /// `# User@Host: priv[user] @ host [ip]  Id: N` → (user, host, id).
 fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
-    let (acct, rest) = match find_short(v, b" @ ") {
+    let (acct, rest) = match spaced_at(v) {
         Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 3..).unwrap_or_default()),
         None => (v, &[][..]),
     };
@@ -225,6 +226,13 @@ fn user_host(v: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<u64>) {
     };
     let host = if name.is_empty() { ip } else { name };
     ((!user.is_empty()).then_some(user), (!host.is_empty()).then_some(host), id)
+}
+
+/// Where the first ` @ ` of `v` is, found by its `@` (spaces are many, `@` usually one).
+fn spaced_at(v: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'@', v)
+        .find(|&i| i > 0 && v.get(i - 1) == Some(&b' ') && v.get(i + 1) == Some(&b' '))
+        .map(|i| i - 1)
 }
 
 /// The first `[` and the last `]` of `b`, when the one comes before the other.
@@ -495,6 +503,13 @@ mod tests {
                 _ => None,
             };
             proptest::prop_assert_eq!(bracketed(b), want);
+        }
+
+        /// The ` @ ` found by its `@` is the one memmem finds.
+        #[test]
+        fn spaced_at_equals_memmem(text in "[@ a]{0,12}") {
+            let b = text.as_bytes();
+            proptest::prop_assert_eq!(spaced_at(b), memchr::memmem::find(b, b" @ "));
         }
     }
 
