@@ -200,10 +200,21 @@ fn first_pass(sql: &[u8], out: &mut Vec<u8>) -> Pass {
                         i += 1;
                         continue;
                     }
-                    match sql.get(i + 1).map(|n| plain_lower(*n)) {
+                    // A number, or a single space before a plain byte or a number (`id = 42`), goes where the
+                    // general path would send it.
+                    if c.is_ascii_digit() {
+                        i = number(sql, i, &mut o);
+                        continue;
+                    }
+                    let next = sql.get(i + 1).copied();
+                    match next.map(plain_lower) {
                         Some(n) if c == b' ' && n != 0 => {
                             o.extend_from_slice(&[b' ', n]);
                             i += 2;
+                        }
+                        _ if c == b' ' && next.is_some_and(|n| n.is_ascii_digit()) => {
+                            o.push(b' ');
+                            i = number(sql, i + 1, &mut o);
                         }
                         _ => break,
                     }
