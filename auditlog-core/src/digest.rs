@@ -779,32 +779,12 @@ impl Names {
         keyed.sort_unstable();
         self.more |= distinct > MAX_NAMES;
         // Merged with the kept names in one pass; a name is copied only when it is new and kept.
-        let mut out = Vec::with_capacity(MAX_NAMES.min(self.set.len() + keyed.len()));
-        let mut mine = std::mem::take(&mut self.set).into_iter().peekable();
-        let mut new = keyed.iter().take(MAX_NAMES).copied().peekable();
-        let copy = |(_, n): Keyed<'_>| String::from_utf8_lossy(n).into_owned();
-        while out.len() < MAX_NAMES {
-            let next = match (mine.peek(), new.peek()) {
-                (Some(x), Some(y)) => match (name_key(x.as_bytes()), x.as_bytes()).cmp(y) {
-                    std::cmp::Ordering::Less => mine.next(),
-                    std::cmp::Ordering::Greater => new.next().map(copy),
-                    std::cmp::Ordering::Equal => {
-                        new.next();
-                        mine.next()
-                    }
-                },
-                (Some(_), None) => mine.next(),
-                (None, _) => new.next().map(copy),
-            };
-            match next {
-                Some(n) => out.push(n),
-                None => break,
-            }
-        }
-        if mine.peek().is_some() || new.peek().is_some() {
-            self.more = true;
-        }
-        self.set = out;
+        let new = keyed.iter().take(MAX_NAMES).copied();
+        let by_bytes = |x: &String, y: &Keyed<'_>| (name_key(x.as_bytes()), x.as_bytes()).cmp(y);
+        let (set, left) =
+            merge_first(std::mem::take(&mut self.set), new, by_bytes, |(_, n)| String::from_utf8_lossy(n).into_owned());
+        self.set = set;
+        self.more |= left;
     }
 
     /// One name more: the model the digest's own path ([`Partial::settle`]) is tested against.
@@ -831,31 +811,42 @@ impl Names {
         if o.set.is_empty() {
             return;
         }
-        let mut out = Vec::with_capacity((self.set.len() + o.set.len()).min(MAX_NAMES));
-        let (mut a, mut b) = (std::mem::take(&mut self.set).into_iter().peekable(), o.set.into_iter().peekable());
-        while out.len() < MAX_NAMES {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => match x.cmp(y) {
-                    std::cmp::Ordering::Less => a.next(),
-                    std::cmp::Ordering::Greater => b.next(),
-                    std::cmp::Ordering::Equal => {
-                        b.next();
-                        a.next()
-                    }
-                },
-                (Some(_), None) => a.next(),
-                (None, _) => b.next(),
-            };
-            match next {
-                Some(n) => out.push(n),
-                None => break,
-            }
-        }
-        if a.peek().is_some() || b.peek().is_some() {
-            self.more = true;
-        }
-        self.set = out;
+        let (set, left) = merge_first(std::mem::take(&mut self.set), o.set.into_iter(), |a, b| a.cmp(b), |n| n);
+        self.set = set;
+        self.more |= left;
     }
+}
+
+/// The first [`MAX_NAMES`] of two sorted lists of distinct names (one of equal ones), and whether any were left
+/// over; an item of `new` becomes a name (`own`) only when it is kept.
+fn merge_first<T>(
+    mine: Vec<String>,
+    new: impl Iterator<Item = T>,
+    cmp: impl Fn(&String, &T) -> std::cmp::Ordering,
+    own: impl Fn(T) -> String,
+) -> (Vec<String>, bool) {
+    let mut out = Vec::with_capacity(MAX_NAMES.min(mine.len() + new.size_hint().0));
+    let (mut a, mut b) = (mine.into_iter().peekable(), new.peekable());
+    while out.len() < MAX_NAMES {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => match cmp(x, y) {
+                std::cmp::Ordering::Less => a.next(),
+                std::cmp::Ordering::Greater => b.next().map(&own),
+                std::cmp::Ordering::Equal => {
+                    b.next();
+                    a.next()
+                }
+            },
+            (Some(_), None) => a.next(),
+            (None, _) => b.next().map(&own),
+        };
+        match next {
+            Some(n) => out.push(n),
+            None => break,
+        }
+    }
+    let left = a.peek().is_some() || b.peek().is_some();
+    (out, left)
 }
 
 #[derive(Debug, Default)]
