@@ -257,8 +257,7 @@ pub(crate) fn time_value(v: &[u8]) -> Option<(Timestamp, Dialect)> {
 fn time_value_cached(v: &[u8], day: &mut Option<([u8; 10], i64)>) -> Option<(Timestamp, Dialect)> {
     let t = v.trim_ascii_start();
     let Some((date, tod)) = utc_parts(t) else { return time_value(v) };
-    if let Some((d, start)) = day.as_ref().filter(|(d, _)| d.as_slice() == date) {
-        let _ = d;
+    if let Some((_, start)) = day.as_ref().filter(|(d, _)| d.as_slice() == date) {
         return Some((Timestamp::from_epoch_micros(start + tod), Dialect::Mysql57));
     }
     let found = time_value(v)?;
