@@ -41,9 +41,10 @@ use std::io::Read;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use crate::analyze::{either, Fold, InputSummary};
+use crate::analyze::{either, prefix8, Fold, InputSummary};
 use crate::error::Error;
 use crate::event::{Event, EventKind, Extra, LogType, MetricValue};
+use crate::format::common::parse_u64;
 use crate::format::Format;
 use crate::format::Item;
 use crate::read::{ReadOptions, ReadSummary};
@@ -722,16 +723,8 @@ impl Times {
     }
 }
 
-/// A name with its [`name_key`]: ordered as the name's bytes, mostly without comparing them.
+/// A name with its [`prefix8`]: ordered as the name's bytes, mostly without comparing them.
 type Keyed<'a> = (u64, &'a [u8]);
-
-/// The first eight bytes of a name as a number, zero-padded, most significant first: names with different keys
-/// compare as their keys, so (key, name) sorts as the names do.
-fn name_key(n: &[u8]) -> u64 {
-    let mut k = [0u8; 8];
-    k.iter_mut().zip(n).for_each(|(k, b)| *k = *b);
-    u64::from_be_bytes(k)
-}
 
 /// The distinct names of a class: the [`MAX_NAMES`] first in byte order, and whether there were more. Both
 /// depend only on the set of names seen, not on how the input was split among partials (the first names in
@@ -758,7 +751,7 @@ impl Names {
         // Once the list is full, only names before its last one can enter it; any after it means there were more.
         let mut keyed: Vec<Keyed<'_>> = match self.set.last().filter(|_| self.set.len() >= MAX_NAMES) {
             Some(last) => {
-                let last = (name_key(last.as_bytes()), last.as_bytes());
+                let last = (prefix8(last.as_bytes()), last.as_bytes());
                 if seen.iter().any(|n| *n > last) {
                     self.more = true;
                 }
@@ -780,7 +773,7 @@ impl Names {
         self.more |= distinct > MAX_NAMES;
         // Merged with the kept names in one pass; a name is copied only when it is new and kept.
         let new = keyed.iter().take(MAX_NAMES).copied();
-        let by_bytes = |x: &String, y: &Keyed<'_>| (name_key(x.as_bytes()), x.as_bytes()).cmp(y);
+        let by_bytes = |x: &String, y: &Keyed<'_>| (prefix8(x.as_bytes()), x.as_bytes()).cmp(y);
         let (set, left) =
             merge_first(std::mem::take(&mut self.set), new, by_bytes, |(_, n)| String::from_utf8_lossy(n).into_owned());
         self.set = set;
@@ -981,20 +974,20 @@ fn decimal_nanos(v: &[u8]) -> Option<i128> {
         Some(dot) => (v.get(..dot)?, v.get(dot + 1..)?),
         None => (v, &b"0"[..]),
     };
-    if int.is_empty() || int.len() > 6 || frac.is_empty() || frac.len() > 9 {
+    if int.len() > 6 || frac.len() > 9 {
         return None;
     }
-    let digits = |d: &[u8]| d.iter().try_fold(0u64, |n, b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')));
     const SCALE: [u64; 10] = [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
     let scale = SCALE.get(frac.len()).copied()?;
-    Some(i128::from(digits(int)? * 1_000_000_000 + digits(frac)? * scale))
+    // Empty or non-digit parts fall to the float path.
+    Some(i128::from(parse_u64(int)? * 1_000_000_000 + parse_u64(frac)? * scale))
 }
 
 /// A row count: what the float [`MetricValue::parse`] reads gives, floored at zero; up to 15 digits read as an
 /// integer (exact as a float too).
 fn count(v: &[u8]) -> Option<u64> {
-    if (1..=15).contains(&v.len()) && v.iter().all(u8::is_ascii_digit) {
-        return Some(v.iter().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')));
+    if let Some(n) = (v.len() <= 15).then(|| parse_u64(v)).flatten() {
+        return Some(n);
     }
     MetricValue::parse(v).as_f64().map(|f| f.max(0.0) as u64)
 }
@@ -1105,7 +1098,7 @@ impl Partial {
         let mut by_id: Vec<Keyed<'_>> = vec![(0, &[]); self.names.len()];
         for (name, id) in &self.names {
             if let Some(slot) = by_id.get_mut(*id) {
-                *slot = (name_key(name), name);
+                *slot = (prefix8(name), name);
             }
         }
         for (pairs, users) in

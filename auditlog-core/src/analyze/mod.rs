@@ -287,14 +287,16 @@ struct Few {
     n: u64,
 }
 
-/// The first 8 bytes of `k`, zero-padded: with the length, it decides equality of values up to 8 bytes and
-/// tells most longer ones apart.
-fn prefix8(k: &[u8]) -> u64 {
+/// The first 8 bytes of `k` as a number, zero-padded, most significant first: with the length it decides equality
+/// of values up to 8 bytes and tells most longer ones apart, and values whose prefixes differ order as their
+/// prefixes do (the digest sorts names by it).
+pub(crate) fn prefix8(k: &[u8]) -> u64 {
     if let Some(head) = k.first_chunk::<8>() {
-        return u64::from_le_bytes(*head);
+        return u64::from_be_bytes(*head);
     }
-    // Little-endian like the 8-byte case (not that it matters: lengths are compared too).
-    k.iter().rev().fold(0, |p, b| p << 8 | u64::from(*b))
+    let mut head = [0u8; 8];
+    head.iter_mut().zip(k).for_each(|(h, b)| *h = *b);
+    u64::from_be_bytes(head)
 }
 
 impl Counter {

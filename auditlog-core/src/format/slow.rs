@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::common::{digits_u32, iso_timestamp, parse_i64, parse_u64, short_timestamp};
+use super::common::{iso_timestamp, parse_i64, parse_u64, short_timestamp, utc_micros_parts};
 use super::{is_banner, is_blank, Cursor, Item, Peek, SkipReason};
 use crate::error::Reason;
 use crate::event::{Dialect, Escaping, Event, EventKind, Extra, LogType, MetricValue, SlowMetrics, Sql};
@@ -257,32 +257,23 @@ pub(crate) fn time_value(v: &[u8]) -> Option<(Timestamp, Dialect)> {
 fn time_value_cached(v: &[u8], day: &mut Option<([u8; 10], i64)>) -> Option<(Timestamp, Dialect)> {
     let t = v.trim_ascii_start();
     let Some((date, tod)) = utc_parts(t) else { return time_value(v) };
-    if let Some((_, start)) = day.as_ref().filter(|(d, _)| d.as_slice() == date) {
+    if let Some((_, start)) = day.as_ref().filter(|(d, _)| *d == date) {
         return Some((Timestamp::from_epoch_micros(start + tod), Dialect::Mysql57));
     }
     let found = time_value(v)?;
-    if let Ok(d) = <[u8; 10]>::try_from(date) {
-        *day = Some((d, found.0.epoch_micros() - tod));
-    }
+    *day = Some((date, found.0.epoch_micros() - tod));
     Some(found)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` as its date and its time of day in microseconds, the hours, minutes and seconds
 /// in the ranges [`Timestamp::from_civil`] accepts.
-fn utc_parts(t: &[u8]) -> Option<(&[u8], i64)> {
-    let b: [u8; 27] = t.get(..27)?.try_into().ok()?;
-    let [_, _, _, _, b'-', _, _, b'-', _, _, b'T', h0, h1, b':', n0, n1, b':', s0, s1, b'.', f0, f1, f2, f3, f4, f5, b'Z'] =
-        b
-    else {
-        return None;
-    };
-    let (h, m, s) = (digits_u32(&[h0, h1])?, digits_u32(&[n0, n1])?, digits_u32(&[s0, s1])?);
-    let us = digits_u32(&[f0, f1, f2, f3, f4, f5])?;
-    if h > 23 || m > 59 || s > 60 {
+fn utc_parts(t: &[u8]) -> Option<([u8; 10], i64)> {
+    let (date, sep, [h, m, s, us]) = utc_micros_parts(t)?;
+    if sep != b'T' || h > 23 || m > 59 || s > 60 {
         return None;
     }
     let tod = (i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s)) * 1_000_000 + i64::from(us);
-    Some((t.get(..10)?, tod))
+    Some((date, tod))
 }
 
 /// `SET timestamp=N;` or `SET last_insert_id=1,insert_id=2,timestamp=N;` → N.
