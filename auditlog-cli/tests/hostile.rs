@@ -146,14 +146,6 @@ fn analyze_hosts(dir: &Path, n: u32) -> (f64, Option<u64>, Value) {
 }
 
 #[test]
-fn many_distinct_client_hosts_are_summarised() {
-    let dir = tempfile::tempdir().unwrap();
-    let (secs, _, _) = analyze_hosts(dir.path(), 20_000);
-    assert!(secs < 60.0, "{secs:.1} s for 20k hosts");
-}
-
-#[test]
-#[ignore = "a million records take about 2 minutes in a debug build; run with `cargo test --release -p auditlog-cli --test hostile -- --ignored`"]
 fn a_million_distinct_client_hosts_grow_state_linearly_and_stay_fast() {
     let dir = tempfile::tempdir().unwrap();
     let (_, base, _) = analyze_hosts(dir.path(), 1_000);
