@@ -82,7 +82,7 @@ pub struct AnalyzeArgs {
     #[arg(long, short = 'o', value_enum, default_value_t = ReportFormat::Text)]
     pub output: ReportFormat,
 
-    /// Worker threads (default: one per core). The result is the same with any number.
+    /// Threads of work, the reading thread included (default: one per core). The result is the same with any number.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 
@@ -132,7 +132,7 @@ pub struct BaselineArgs {
     #[arg(long = "output-file", short = 'o', value_name = "FILE", default_value = "-")]
     pub output_file: PathBuf,
 
-    /// Worker threads (default: one per core).
+    /// Threads of work, the reading thread included (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -232,7 +232,7 @@ pub struct QueryArgs {
     #[arg(long, short = 'o', value_enum, default_value_t = QueryOutput::Table)]
     pub output: QueryOutput,
 
-    /// Worker threads (default: one per core). The result is the same with any number.
+    /// Threads of work, the reading thread included (default: one per core). The result is the same with any number.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -259,7 +259,7 @@ pub struct DigestArgs {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
 
-    /// Worker threads (default: one per core).
+    /// Threads of work, the reading thread included (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 }

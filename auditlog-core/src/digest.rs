@@ -497,7 +497,7 @@ pub struct DigestReport {
 pub struct DigestOptions {
     /// Format, record-size limit and block size.
     pub read: ReadOptions,
-    /// Worker threads; 0 means one per core.
+    /// Threads of work: the calling thread and `threads - 1` pool workers; 0 means one per core.
     pub threads: usize,
     /// Only statements at or after this time.
     pub since: Option<Timestamp>,
@@ -1190,7 +1190,7 @@ pub struct Digest {
 }
 
 impl Digest {
-    /// A digest on the shared pool of `opts.threads` workers.
+    /// A digest on `opts.threads` threads: the calling thread and a shared pool of workers.
     pub fn new(opts: DigestOptions) -> Result<Self, Error> {
         let (pool, threads) = crate::analyze::worker_pool(opts.threads)?;
         Ok(Digest { opts, pool, threads, acc: Partial::default(), inputs: Vec::new() })

@@ -805,7 +805,8 @@ fn flush(ops: &mut [OpState<'_>], out: &[usize], sink: &mut Sink<'_>) {
 pub struct QueryOptions {
     /// Format, record-size limit and read block size.
     pub read: ReadOptions,
-    /// Worker threads; 0 means one per core. The result is the same with any number.
+    /// Threads of work: the calling thread and `threads - 1` pool workers; 0 means one per core. The result
+    /// is the same with any number.
     pub threads: usize,
     /// Only events at or after this time.
     pub since: Option<Timestamp>,
@@ -865,7 +866,7 @@ pub struct Runner<'q, 's> {
 }
 
 impl<'q, 's> Runner<'q, 's> {
-    /// A runner on the shared pool of `opts.threads` workers. `sink` receives each output row (the values of
+    /// A runner on `opts.threads` threads: the calling thread and a shared pool of workers. `sink` receives each output row (the values of
     /// [`Query::columns`]); returning `Break` stops the run.
     pub fn new(
         query: &'q Query,
