@@ -15,7 +15,8 @@ pub struct ReadOptions {
     pub format: Option<Format>,
     /// The largest record kept in memory, in bytes; longer ones are reported as [`Reason::TooLong`] and
     /// skipped to the next line end. Memory use is bounded by about this plus a few blocks of
-    /// [`ReadOptions::block_size`] (the parallel engine reads one while it parses up to two).
+    /// [`ReadOptions::block_size`] (the parallel engine reads one while up to four are parsed or wait to be
+    /// merged).
     pub max_record: usize,
     /// How many bytes are read at a time.
     pub block_size: usize,
