@@ -48,11 +48,13 @@ measure() {
 
 printf '%-44s %9s %10s %9s %10s\n' "command (on $(basename "$audit"))" "seconds" "MiB/s" "x wc -l" "peak MiB"
 floor=""
+declare -A secs
 row() {
     local name=$1 bytes=$2; shift 2
     local r; r=$(measure "$@")
     local t=${r% *} m=${r#* }
     [ -n "$floor" ] || floor=$t
+    secs[$name]=$t
     awk -v n="$name" -v t="$t" -v b="$bytes" -v f="$floor" -v m="$m" 'BEGIN{
         s = (t > 0) ? b / 1048576 / t : 0; printf "%-44s %9.3f %10.0f %9.1f %10.1f\n", n, t, s, t / f, m / 1024 }'
 }
@@ -61,6 +63,8 @@ row "wc -l" "$abytes" wc -l "$audit"
 row "rg -c FAILED_CONNECT" "$abytes" rg -c FAILED_CONNECT "$audit"
 row "auditlog analyze --threads 1" "$abytes" "$BIN" analyze -q --fail-on never --threads 1 -o json "$audit"
 row "auditlog analyze --threads 2" "$abytes" sh -c "'$BIN' analyze -q --fail-on never --threads 2 -o json '$audit' > '$WORK/analyze.json'"
+awk -v a="${secs[auditlog analyze --threads 1]}" -v b="${secs[auditlog analyze --threads 2]}" \
+    'BEGIN{printf "  (2 threads: %.2fx one thread)\n", a / b}'
 row "auditlog analyze - (stdin, 2 threads)" "$abytes" sh -c "cat '$audit' | '$BIN' analyze -q --fail-on never -o json -"
 row "auditlog query (filter + stats, 2 threads)" "$abytes" "$BIN" query -q 'filter kind = "failed_connect" | stats count(*) by host, bin(5m)' "$audit"
 row "auditlog events -o jsonl (1 thread)" "$abytes" sh -c "'$BIN' events -q -o jsonl '$audit' > '$WORK/events.jsonl'"
