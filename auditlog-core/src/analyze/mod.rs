@@ -813,18 +813,10 @@ where
                 Piece::Block { data, start } => {
                     let plan = plan_block(format, &data, start, threads, min_chunk);
                     sc.block_lines(plan.lines);
-                    if !parallel {
-                        let parts = fold_block::<F, C>(format, &data, &plan.chunks, ctx);
-                        sc.recycle(data);
-                        if !parts.into_iter().all(|p| deliver(p).is_continue()) {
-                            return Ok(sc.summary(ReadSummary::default()));
-                        }
-                        continue;
-                    }
                     let seq = flight.sent;
                     flight.sent += 1;
                     flight.receive_finished(&mut sc);
-                    if flight.on_pool < pool_queue(threads) {
+                    if parallel && flight.on_pool < pool_queue(threads) {
                         let tx = tx.clone();
                         flight.on_pool += 1;
                         scope.spawn(move |_| {
