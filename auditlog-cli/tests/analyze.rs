@@ -176,41 +176,53 @@ fn text_report_sanitizes_attacker_controlled_names() {
     assert!(!text.contains('\x1b'));
 }
 
-/// 140,000 successful logins: more than the 131,072 kept in memory, so the rest go to a temporary file.
-fn many_logins() -> String {
+/// 140,000 successful or failed logins: more than the 131,072 of each kept in memory, so the rest go to a
+/// temporary file.
+fn many_logins(failed: bool) -> String {
+    let (kind, code) = if failed { ("FAILED_CONNECT", 1045) } else { ("CONNECT", 0) };
     let mut s = String::with_capacity(140_000 * 64);
     for i in 0..140_000u64 {
         let ts = 1_703_817_810_000_000 + i * 1_000;
-        s.push_str(&format!("{ts},db-1,app{},10.0.{}.{},{i},0,CONNECT,shop,,0\n", i % 7, i % 3, i % 5));
+        s.push_str(&format!("{ts},db-1,app{},10.0.{}.{},{i},0,{kind},shop,,{code}\n", i % 7, i % 3, i % 5));
     }
     s
 }
 
 #[test]
 fn logins_past_the_memory_budget_go_to_tmpdir_and_change_nothing() {
-    let log = many_logins();
-    let dir = tempfile::tempdir().unwrap();
-    let run = |tmp: &Path| {
-        let out = auditlog()
-            .env("TMPDIR", tmp)
-            .args(["analyze", "--learn", "10ms", "-o", "json", "-"])
-            .write_stdin(log.clone())
-            .output()
-            .unwrap();
-        (out.status.code().unwrap(), serde_json::from_slice::<Value>(&out.stdout).unwrap(), out.stderr)
-    };
-    let (code, r, _) = run(dir.path());
-    assert_eq!(code, 0);
-    assert_eq!(r["summary"]["logins"]["successful"], 140_000);
-    assert_eq!(r["summary"]["warnings"], serde_json::json!([]));
-    // Each (user, host) first seen after the learning period is one unusual-host finding.
-    assert!(!r["findings"].as_array().unwrap().is_empty());
-    // A temporary folder that does not exist: the logins stay in memory, the report is the same, and the
-    // problem is reported with exit code 2.
-    let (code, bad, stderr) = run(Path::new("/nonexistent/auditlog-tmp"));
-    assert_eq!(code, 2);
-    assert_eq!(bad["findings"], r["findings"]);
-    assert_eq!(bad["summary"]["logins"], r["summary"]["logins"]);
-    let stderr = String::from_utf8_lossy(&stderr);
-    assert!(stderr.contains("cannot write successful logins to a temporary file (kept in memory)"), "{stderr}");
+    for (failed, what) in [(false, "successful"), (true, "failed")] {
+        let log = many_logins(failed);
+        let dir = tempfile::tempdir().unwrap();
+        let run = |tmp: &Path| {
+            let out = auditlog()
+                .env("TMPDIR", tmp)
+                .args(["analyze", "--learn", "10ms", "--fail-on", "never", "-o", "json", "-"])
+                .write_stdin(log.clone())
+                .output()
+                .unwrap();
+            (out.status.code().unwrap(), serde_json::from_slice::<Value>(&out.stdout).unwrap(), out.stderr)
+        };
+        let (code, r, _) = run(dir.path());
+        assert_eq!(code, 0);
+        assert_eq!(r["summary"]["logins"][what], 140_000);
+        assert_eq!(r["summary"]["warnings"], serde_json::json!([]));
+        // Successful: each (user, host) first seen after the learning period is one unusual-host finding. Failed:
+        // each of the 15 hosts is a password spray (7 users), each of the 7 users a distributed attack.
+        let findings = r["findings"].as_array().unwrap();
+        if failed {
+            assert_eq!(findings.len(), 22, "{findings:#?}");
+            assert!(findings.iter().all(|f| f["detector"] == "failed_login_burst"));
+        } else {
+            assert!(!findings.is_empty());
+        }
+        // A temporary folder that does not exist: the logins stay in memory, the report is the same, and the
+        // problem is reported with exit code 2.
+        let (code, bad, stderr) = run(Path::new("/nonexistent/auditlog-tmp"));
+        assert_eq!(code, 2);
+        assert_eq!(bad["findings"], r["findings"]);
+        assert_eq!(bad["summary"]["logins"], r["summary"]["logins"]);
+        let stderr = String::from_utf8_lossy(&stderr);
+        let want = format!("cannot write {what} logins to a temporary file (kept in memory)");
+        assert!(stderr.contains(&want), "{stderr}");
+    }
 }

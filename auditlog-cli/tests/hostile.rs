@@ -190,6 +190,51 @@ fn a_flood_of_logins_within_seconds_is_analysed_in_linear_time() {
     assert!(secs < limit, "{secs:.1} s for 100k logins within 2 s");
 }
 
+/// `n` failed logins 1 ms apart: host `i % 5000` tries user `i % 20` (so each host one user, each user 250
+/// hosts), every host every 5 s.
+fn brute_force_log(n: u32) -> Vec<u8> {
+    let mut log = Vec::with_capacity(n as usize * 80);
+    for i in 0..n {
+        let h = i % 5000;
+        let ts = 1_732_000_000_000_000u64 + u64::from(i) * 1_000;
+        writeln!(log, "{ts},db-1,user{},203.0.{}.{},{i},0,FAILED_CONNECT,,,1045", i % 20, h / 250, h % 250).unwrap();
+    }
+    log
+}
+
+/// Analyses a brute force of `n` failed logins: (peak KiB, report), after checking the bursts found.
+fn analyze_brute_force(dir: &Path, n: u32) -> (Option<u64>, Value) {
+    let p = dir.join(format!("brute-{n}.log"));
+    std::fs::write(&p, brute_force_log(n)).unwrap();
+    let (o, peak) = run_measured(&["analyze", "-o", "json", "--fail-on", "never", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["summary"]["logins"]["failed"], n);
+    let findings = report["findings"].as_array().unwrap();
+    let of = |pattern: &str| findings.iter().filter(|f| f["pattern"] == pattern).collect::<Vec<_>>();
+    let (brute, spread) = (of("brute_force"), of("distributed"));
+    assert_eq!((brute.len(), spread.len(), findings.len()), (5000, 20, 5020));
+    assert!(brute.iter().all(|f| f["count"] == n / 5000 && f["hosts"].as_array().unwrap().len() == 1));
+    assert!(spread.iter().all(|f| f["count"] == n / 20 && f["hosts"].as_array().unwrap().len() == 250));
+    std::fs::remove_file(&p).unwrap();
+    (peak, report)
+}
+
+/// Failed logins are as many as an attacker's guesses: they are kept like successful ones (a memory budget, the
+/// rest in temporary files) and the burst detector keeps state per host and user of the last window, so four
+/// times the failures take no more memory. (Kept in memory until detection, a million took about 160 MB more
+/// than a quarter million.)
+#[test]
+fn a_brute_force_of_a_million_failed_logins_is_analysed_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (quarter, _) = analyze_brute_force(dir.path(), 250_000);
+    let (full, _) = analyze_brute_force(dir.path(), 1_000_000);
+    eprintln!("250k failed logins: {quarter:?} KiB; 1M: {full:?} KiB");
+    if let (Some(q), Some(f)) = (quarter, full) {
+        assert!(f < q + 16 * 1024, "{f} KiB for a million failed logins, {q} KiB for 250k");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Bytes
 

@@ -130,8 +130,8 @@ pub fn check_chunks(format: Format, data: &[u8], seed: &[u8]) {
 }
 
 /// The whole analysis: the report with 2 or 6 threads, small blocks and tiny chunks (and, for half the inputs,
-/// successful logins written to temporary files past the first) equals the report of 1 thread reading the input
-/// in one block. `cfg` picks the block size, the format (or sniffing) and detector settings.
+/// logins, successful and failed, written to temporary files past the first) equals the report of 1 thread
+/// reading the input in one block. `cfg` picks the block size, the format (or sniffing) and detector settings.
 pub fn check_analyze(cfg: u8, data: &[u8]) -> auditlog_core::analyze::Report {
     use auditlog_core::analyze::{AnalyzeOptions, Analyzer, BurstOptions};
     use auditlog_core::ReadOptions;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
-use super::accepted::Accepted;
+use super::logins::LoginStore;
 use super::{
     AnalyzeOptions, Baseline, BurstOptions, Count, DclFact, Detector, Evidence, Finding, Ident, Idents, InputSummary,
     Login, Logins, MalformedExample, Origin, Partial, Pattern, Report, Severity, Summary,
@@ -15,29 +15,6 @@ use crate::time::Timestamp;
 const SAME_RECORD_US: i64 = 2_000_000;
 /// Evidence records listed per finding.
 const EVIDENCE: usize = 10;
-
-/// One login attempt, counted once across the logs that recorded it.
-struct Attempt<'a> {
-    login: &'a Login,
-    /// The records of the attempt, the first one `login`.
-    members: Members<&'a Login>,
-    idents: &'a Idents,
-}
-
-impl<'a> Attempt<'a> {
-    fn user(&self) -> &'a str {
-        self.idents.get(self.login.user).unwrap_or("")
-    }
-    fn host(&self) -> &'a str {
-        self.idents.get(self.login.host).unwrap_or("")
-    }
-    fn failed(&self) -> bool {
-        !self.login.ok && !self.login.db_denied
-    }
-    fn origins(&self) -> impl Iterator<Item = Origin> + '_ {
-        self.members.iter().map(|l| l.origin)
-    }
-}
 
 fn conn_compatible(a: Option<u64>, b: Option<u64>) -> bool {
     match (a, b) {
@@ -262,12 +239,6 @@ where
     out
 }
 
-/// Merges records of the same failed or refused login attempt from different logs (audit, general, error of
-/// one server), at most 2 s apart, each log at most once per attempt.
-fn dedupe<'a>(logins: &'a [Login], idents: &'a Idents) -> Vec<Attempt<'a>> {
-    pair_all(logins).into_iter().map(|members| Attempt { login: members.first, members, idents }).collect()
-}
-
 /// Origins in the order gathered, each once: the first [`EVIDENCE`] of them, how many, and their logs.
 #[derive(Debug, Default)]
 struct Gathered {
@@ -323,44 +294,208 @@ fn span(us: i64) -> String {
     }
 }
 
-/// Splits time-sorted attempts into sessions whose consecutive gaps are at most `window`, keeping those where
-/// some window of that length holds at least `threshold` attempts.
-fn burst_sessions<'s, 'b, 'a>(list: &'s [&'b Attempt<'a>], o: &BurstOptions) -> Vec<&'s [&'b Attempt<'a>]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 0..=list.len() {
-        let gap = match (list.get(i.wrapping_sub(1)), list.get(i)) {
-            (Some(p), Some(c)) if i > 0 => c.login.ts.epoch_micros() - p.login.ts.epoch_micros() > o.window_us,
-            (_, None) => true,
-            _ => false,
-        };
-        if gap && i > start {
-            let s = list.get(start..i).unwrap_or_default();
-            // Largest number of attempts in any window.
-            let mut best = 0;
-            let mut lo = 0;
-            for (hi, a) in s.iter().enumerate() {
-                while s.get(lo).is_some_and(|l| a.login.ts.epoch_micros() - l.login.ts.epoch_micros() > o.window_us) {
-                    lo += 1;
-                }
-                best = best.max(hi + 1 - lo);
+/// Distinct names, without an allocation for the first (most bursts try one user, most users are tried from
+/// one host).
+#[derive(Default)]
+struct Names<'a> {
+    first: Option<&'a str>,
+    more: HashSet<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn add(&mut self, n: &'a str) {
+        match self.first {
+            None => self.first = Some(n),
+            Some(f) if f == n => {}
+            Some(_) => {
+                self.more.insert(n);
             }
-            if best >= o.threshold.max(1) {
-                out.push(s);
-            }
-            start = i;
-        } else if gap {
-            start = i;
         }
     }
-    out
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    fn sorted(self) -> BTreeSet<&'a str> {
+        self.first.into_iter().chain(self.more).collect()
+    }
+}
+
+/// The failed attempts under one key (a host, or a user) whose consecutive gaps are at most the window, followed
+/// as they arrive in time order: what a burst finding needs (times, count, names, evidence), not the attempts.
+struct Session<'a> {
+    first: Timestamp,
+    last: Timestamp,
+    count: u64,
+    /// The times of the latest attempts, at most `threshold - 1`, until some window has held `threshold`.
+    recent: VecDeque<i64>,
+    /// Some window of the session has held `threshold` attempts: it is a burst.
+    qualified: bool,
+    /// The users tried from the host, or the hosts (not empty) that tried the user.
+    names: Names<'a>,
+    gathered: Gathered,
+}
+
+impl<'a> Session<'a> {
+    fn new(first: Timestamp) -> Self {
+        Session {
+            first,
+            last: first,
+            count: 0,
+            recent: VecDeque::new(),
+            qualified: false,
+            names: Names::default(),
+            gathered: Gathered::default(),
+        }
+    }
+
+    fn add(&mut self, m: &Members<Login>, name: Option<&'a str>, o: &BurstOptions) {
+        self.count += 1;
+        self.last = m.first.ts;
+        if let Some(n) = name {
+            self.names.add(n);
+        }
+        m.iter().for_each(|l| self.gathered.add(l.origin));
+        if self.qualified {
+            return;
+        }
+        // Times never decrease, so `threshold` attempts fit in a window exactly when this one and the
+        // `threshold - 1` before it do.
+        let before = o.threshold.max(1) - 1;
+        let t = m.first.ts.epoch_micros();
+        if self.recent.len() >= before && self.recent.front().is_none_or(|f| t - f <= o.window_us) {
+            self.qualified = true;
+            self.recent = VecDeque::new();
+        } else {
+            if self.recent.len() >= before {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(t);
+        }
+    }
+}
+
+/// Which key a [`Session`] follows.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Side {
+    Host,
+    User,
+}
+
+/// Finds the bursts among failed attempts given in time order: per host (brute force or password spray), then
+/// per user (distributed). Only the sessions of hosts and users with an attempt within the last window are
+/// kept, so memory grows with the hosts and users active at once and with the bursts found, not with the
+/// attempts.
+struct BurstFinder<'a, 'o> {
+    o: &'o BurstOptions,
+    by_host: HashMap<&'a str, Session<'a>>,
+    by_user: HashMap<&'a str, Session<'a>>,
+    bursts: Vec<Burst<'a>>,
+    pushed: usize,
+    next_sweep: usize,
+}
+
+impl<'a, 'o> BurstFinder<'a, 'o> {
+    fn new(o: &'o BurstOptions) -> Self {
+        BurstFinder {
+            o,
+            by_host: HashMap::new(),
+            by_user: HashMap::new(),
+            bursts: Vec::new(),
+            pushed: 0,
+            next_sweep: 0,
+        }
+    }
+
+    /// The next failed attempt (at or after the previous one).
+    fn push(&mut self, m: &Members<Login>, idents: &'a Idents) {
+        let name = |id| idents.get(id).unwrap_or("");
+        let (user, host) = (name(m.first.user), name(m.first.host));
+        if self.pushed >= self.next_sweep {
+            self.sweep(m.first.ts);
+            self.next_sweep = self.pushed + (self.by_host.len() + self.by_user.len()).max(4096);
+        }
+        self.pushed += 1;
+        if !host.is_empty() {
+            follow(&mut self.by_host, &mut self.bursts, Side::Host, host, Some(user), m, self.o);
+        }
+        let host = (!host.is_empty()).then_some(host);
+        follow(&mut self.by_user, &mut self.bursts, Side::User, user, host, m, self.o);
+    }
+
+    /// Ends the sessions whose last attempt is more than a window before `now`: no later attempt can continue
+    /// them. (Amortized: the sweep runs after as many attempts as there are sessions.)
+    fn sweep(&mut self, now: Timestamp) {
+        let (o, bursts) = (self.o, &mut self.bursts);
+        for (side, map) in [(Side::Host, &mut self.by_host), (Side::User, &mut self.by_user)] {
+            map.retain(|key, s| {
+                if now.epoch_micros() - s.last.epoch_micros() <= o.window_us {
+                    return true;
+                }
+                let s = std::mem::replace(s, Session::new(s.first));
+                close(bursts, side, key, s, o);
+                false
+            });
+        }
+    }
+
+    /// The bursts: per host, by host name, then per user, by user name; each key's in time order.
+    fn finish(mut self) -> Vec<Burst<'a>> {
+        let o = self.o;
+        for (side, map) in [(Side::Host, self.by_host), (Side::User, self.by_user)] {
+            for (key, s) in map {
+                close(&mut self.bursts, side, key, s, o);
+            }
+        }
+        self.bursts.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        self.bursts
+    }
+}
+
+/// Adds an attempt to the session of `key`, ending it first (a burst or not) when the attempt comes more than a
+/// window after its last one.
+fn follow<'a>(
+    map: &mut HashMap<&'a str, Session<'a>>,
+    bursts: &mut Vec<Burst<'a>>,
+    side: Side,
+    key: &'a str,
+    name: Option<&'a str>,
+    m: &Members<Login>,
+    o: &BurstOptions,
+) {
+    let t = m.first.ts;
+    let s = map.entry(key).or_insert_with(|| Session::new(t));
+    if t.epoch_micros() - s.last.epoch_micros() > o.window_us {
+        let ended = std::mem::replace(s, Session::new(t));
+        close(bursts, side, key, ended, o);
+    }
+    s.add(m, name, o);
+}
+
+/// Keeps an ended session that is a burst: some window held the threshold, and for a user, enough hosts tried it.
+fn close<'a>(bursts: &mut Vec<Burst<'a>>, side: Side, key: &'a str, s: Session<'a>, o: &BurstOptions) {
+    if !s.qualified {
+        return;
+    }
+    let kind = match side {
+        Side::Host => BurstKind::Host(key, s.names.sorted()),
+        Side::User if s.names.len() >= o.distributed_hosts.max(2) => BurstKind::Distributed(key, s.names.sorted()),
+        Side::User => return,
+    };
+    bursts.push(Burst { kind, first: s.first, last: s.last, count: s.count, gathered: s.gathered, hit: None });
 }
 
 /// A burst of failed logins: from one host (brute force or password spray) or for one user from many hosts
 /// (distributed), and the first successful login that matches it, once the successes were read.
-struct Burst<'b, 'a> {
-    attempts: Vec<&'b Attempt<'a>>,
+struct Burst<'a> {
     kind: BurstKind<'a>,
+    first: Timestamp,
+    last: Timestamp,
+    /// Failed attempts.
+    count: u64,
+    /// Their records.
+    gathered: Gathered,
     hit: Option<Hit>,
 }
 
@@ -377,42 +512,20 @@ struct Hit {
     origins: Vec<Origin>,
 }
 
-impl Burst<'_, '_> {
+impl<'a> Burst<'a> {
     /// The time range a success must fall in to follow the burst: from its first failure to a window after its
     /// last.
     fn range(&self, o: &BurstOptions) -> (Timestamp, Timestamp) {
-        let from = self.attempts.first().map_or(Timestamp::from_epoch_micros(0), |a| a.login.ts);
-        let last = self.attempts.last().map_or(from, |a| a.login.ts);
-        (from, Timestamp::from_epoch_micros(last.epoch_micros().saturating_add(o.window_us)))
+        (self.first, Timestamp::from_epoch_micros(self.last.epoch_micros().saturating_add(o.window_us)))
     }
-}
 
-/// The bursts among the failed attempts (in time order): per host, then per user.
-fn find_bursts<'b, 'a>(failed: &[&'b Attempt<'a>], o: &BurstOptions) -> Vec<Burst<'b, 'a>> {
-    let mut by_host: BTreeMap<&'a str, Vec<&'b Attempt<'a>>> = BTreeMap::new();
-    let mut by_user: BTreeMap<&'a str, Vec<&'b Attempt<'a>>> = BTreeMap::new();
-    for a in failed {
-        if !a.host().is_empty() {
-            by_host.entry(a.host()).or_default().push(a);
-        }
-        by_user.entry(a.user()).or_default().push(a);
-    }
-    let mut out = Vec::new();
-    for (host, list) in &by_host {
-        for s in burst_sessions(list, o) {
-            let users = s.iter().map(|a| a.user()).collect();
-            out.push(Burst { attempts: s.to_vec(), kind: BurstKind::Host(host, users), hit: None });
+    /// Host bursts first, by host, then user bursts, by user; then by time.
+    fn order_key(&self) -> (Side, &'a str, Timestamp) {
+        match self.kind {
+            BurstKind::Host(h, _) => (Side::Host, h, self.first),
+            BurstKind::Distributed(u, _) => (Side::User, u, self.first),
         }
     }
-    for (user, list) in &by_user {
-        for s in burst_sessions(list, o) {
-            let hosts: BTreeSet<&str> = s.iter().map(|a| a.host()).filter(|h| !h.is_empty()).collect();
-            if hosts.len() >= o.distributed_hosts.max(2) {
-                out.push(Burst { attempts: s.to_vec(), kind: BurstKind::Distributed(user, hosts), hit: None });
-            }
-        }
-    }
-    out
 }
 
 /// The bursts a successful login may follow, by the key that matches it: a host burst by its host and by each
@@ -428,7 +541,7 @@ struct Watch<'a> {
 type Starts = (Vec<(Timestamp, usize)>, usize);
 
 impl<'a> Watch<'a> {
-    fn new(bursts: &[Burst<'_, 'a>], o: &BurstOptions) -> Self {
+    fn new(bursts: &[Burst<'a>], o: &BurstOptions) -> Self {
         let mut w = Watch::default();
         for (i, b) in bursts.iter().enumerate() {
             let from = b.range(o).0;
@@ -450,7 +563,7 @@ impl<'a> Watch<'a> {
 
     /// Gives the successful attempt `m` (of `user` from `host`) to the bursts it follows that have no success
     /// yet.
-    fn success(&mut self, m: &Members<Login>, user: &str, host: &str, bursts: &mut [Burst<'_, '_>], o: &BurstOptions) {
+    fn success(&mut self, m: &Members<Login>, user: &str, host: &str, bursts: &mut [Burst<'_>], o: &BurstOptions) {
         let ts = m.first.ts;
         let lists = [self.by_host.get_mut(host).filter(|_| !host.is_empty()), self.by_user.get_mut(user)];
         for (list, next) in lists.into_iter().flatten() {
@@ -469,12 +582,12 @@ impl<'a> Watch<'a> {
     }
 }
 
-fn burst_findings(bursts: Vec<Burst<'_, '_>>, idents: &Idents, o: &BurstOptions, names: &[String]) -> Vec<Finding> {
+fn burst_findings(bursts: Vec<Burst<'_>>, idents: &Idents, o: &BurstOptions, names: &[String]) -> Vec<Finding> {
     let name = |id| idents.get(id).unwrap_or("");
     let mut out = Vec::new();
     for b in bursts {
-        let s = &b.attempts;
-        let hit = b.hit.as_ref().map(|h| (h, name(h.login.user), name(h.login.host)));
+        let took = span(b.last.epoch_micros() - b.first.epoch_micros());
+        let hit = b.hit.as_ref().map(|h| (name(h.login.user), name(h.login.host)));
         let f = match &b.kind {
             BurstKind::Host(host, users) => {
                 let pattern =
@@ -485,34 +598,37 @@ fn burst_findings(bursts: Vec<Burst<'_, '_>>, idents: &Idents, o: &BurstOptions,
                     many => format!("{} users", many.len()),
                 };
                 let prefix = if pattern == Pattern::PasswordSpray { "password spray: " } else { "" };
-                let mut title =
-                    format!("{prefix}{} failed logins for {who} from {host} within {}", s.len(), session_span(s));
-                if let Some((_, u, h)) = hit {
+                let mut title = format!("{prefix}{} failed logins for {who} from {host} within {took}", b.count);
+                if let Some((u, h)) = hit {
                     title.push_str(&format!(", then a successful login of {u} from {h}"));
                 }
-                let mut f = burst_finding(s, b.hit.as_ref(), pattern, title, o, names);
+                let host = (*host).to_string();
+                let public = is_public(&host);
+                let mut f = burst_finding(b, pattern, title, o, names);
                 f.user = (users.len() == 1).then(|| users.first().cloned()).flatten();
                 f.users = users;
-                f.host = Some((*host).to_string());
-                f.hosts = vec![(*host).to_string()];
-                f.public_address = Some(is_public(host));
+                f.host = Some(host.clone());
+                f.hosts = vec![host];
+                f.public_address = Some(public);
                 f
             }
             BurstKind::Distributed(user, hosts) => {
                 let mut title = format!(
-                    "distributed: {} failed logins for {user} from {} hosts within {}",
-                    s.len(),
-                    hosts.len(),
-                    session_span(s)
+                    "distributed: {} failed logins for {user} from {} hosts within {took}",
+                    b.count,
+                    hosts.len()
                 );
-                if let Some((_, _, h)) = hit {
+                if let Some((_, h)) = hit {
                     title.push_str(&format!(", then a successful login from {h}"));
                 }
-                let mut f = burst_finding(s, b.hit.as_ref(), Pattern::Distributed, title, o, names);
-                f.user = Some((*user).to_string());
-                f.users = vec![(*user).to_string()];
-                f.public_address = Some(hosts.iter().any(|h| is_public(h)));
-                f.hosts = hosts.iter().map(|h| (*h).to_string()).collect();
+                let user = (*user).to_string();
+                let public = hosts.iter().any(|h| is_public(h));
+                let hosts = hosts.iter().map(|h| (*h).to_string()).collect();
+                let mut f = burst_finding(b, Pattern::Distributed, title, o, names);
+                f.user = Some(user.clone());
+                f.users = vec![user];
+                f.public_address = Some(public);
+                f.hosts = hosts;
                 f
             }
         };
@@ -521,35 +637,21 @@ fn burst_findings(bursts: Vec<Burst<'_, '_>>, idents: &Idents, o: &BurstOptions,
     out
 }
 
-/// How long a session of attempts lasted, for titles.
-fn session_span(s: &[&Attempt<'_>]) -> String {
-    match (s.first(), s.last()) {
-        (Some(a), Some(b)) => span(b.login.ts.epoch_micros() - a.login.ts.epoch_micros()),
-        _ => span(0),
-    }
-}
-
 /// The fields every burst finding has: times, count, severity (critical when a success followed), evidence
 /// (the failures, then the success), reasons.
-fn burst_finding(
-    s: &[&Attempt<'_>],
-    hit: Option<&Hit>,
-    pattern: Pattern,
-    title: String,
-    o: &BurstOptions,
-    names: &[String],
-) -> Finding {
-    let t0 = s.first().map_or(Timestamp::from_epoch_micros(0), |a| a.login.ts);
-    let t1 = s.last().map_or(t0, |a| a.login.ts);
-    let severity = if hit.is_some() { Severity::Critical } else { Severity::High };
-    let mut f = Finding::new(Detector::FailedLoginBurst, severity, title, t0, t1, s.len() as u64);
-    let origins = s.iter().flat_map(|a| a.origins()).chain(hit.iter().flat_map(|h| h.origins.iter().copied()));
-    (f.evidence, f.evidence_total, f.logs) = evidence(origins, names);
+fn burst_finding(b: Burst<'_>, pattern: Pattern, title: String, o: &BurstOptions, names: &[String]) -> Finding {
+    let severity = if b.hit.is_some() { Severity::Critical } else { Severity::High };
+    let mut f = Finding::new(Detector::FailedLoginBurst, severity, title, b.first, b.last, b.count);
+    let mut gathered = b.gathered;
+    for origin in b.hit.iter().flat_map(|h| &h.origins) {
+        gathered.add(*origin);
+    }
+    (f.evidence, f.evidence_total, f.logs) = gathered.finish(names);
     f.pattern = Some(pattern);
-    f.followed_by_success = Some(hit.is_some());
-    f.success_at = hit.map(|h| h.login.ts);
-    f.reasons = vec![format!("{} failed logins within {}", s.len(), span(o.window_us))];
-    if hit.is_some() {
+    f.followed_by_success = Some(b.hit.is_some());
+    f.success_at = b.hit.map(|h| h.login.ts);
+    f.reasons = vec![format!("{} failed logins within {}", b.count, span(o.window_us))];
+    if f.followed_by_success == Some(true) {
         f.reasons.push("a successful login followed the failures".into());
     }
     f
@@ -732,9 +834,9 @@ struct Successes {
 /// Reads the successful logins once, in time order: counts the attempts, learns the baseline, gives bursts the
 /// success that followed them, gathers logins from new hosts and the accounts of the connections in `conns`.
 fn read_successes<'a>(
-    accepted: Accepted,
+    accepted: LoginStore,
     idents: &'a Idents,
-    bursts: &mut [Burst<'_, 'a>],
+    bursts: &mut [Burst<'a>],
     o: &BurstOptions,
     known: &Known<'_>,
     conns: &HashSet<(u32, u64)>,
@@ -793,7 +895,7 @@ fn read_successes<'a>(
     }
     out.learned = learned;
     out.sessions = sessions;
-    (out.write_error, out.read_error) = (sorted.write_error.take(), sorted.read_error());
+    (out.write_error, out.read_error) = (sorted.write_error.take(), sorted.read_error("successful logins"));
     out
 }
 
@@ -834,12 +936,40 @@ fn in_report_order(findings: Vec<Finding>) -> Vec<Finding> {
     findings
 }
 
-/// The failed and refused logins, sorted by time.
-fn sorted_refused(acc: &mut Partial) -> Vec<Login> {
-    let mut logins = std::mem::take(&mut acc.refused);
-    logins.shrink_to_fit();
-    logins.sort_unstable_by_key(|a| (a.ts, a.origin));
-    logins
+/// What one pass over the failed and refused logins gives.
+struct Failures<'a> {
+    /// Failed attempts (the same attempt in several logs once).
+    failed: u64,
+    /// Attempts refused the database (errno 1044): not failed logins.
+    denied: u64,
+    bursts: Vec<Burst<'a>>,
+    /// Logins that could not be written to disk (kept in memory: complete).
+    write_error: Option<String>,
+    /// Logins that could not be read back from disk (some are missing).
+    read_error: Option<String>,
+}
+
+/// Reads the failed and refused logins once, in time order: the same attempt in several logs once, counted, and
+/// the failed ones given to the [`BurstFinder`].
+fn read_failures<'a>(refused: LoginStore, idents: &'a Idents, o: &BurstOptions) -> Failures<'a> {
+    let mut finder = BurstFinder::new(o);
+    let (mut failed, mut denied) = (0, 0);
+    let mut pairer = Pairer::new(refused.logs());
+    let mut sorted = refused.into_sorted();
+    let mut attempt = |m: Members<Login>| {
+        if m.first.db_denied {
+            denied += 1;
+        } else {
+            failed += 1;
+            finder.push(&m, idents);
+        }
+    };
+    for l in sorted.by_ref() {
+        pairer.push(l, &mut attempt);
+    }
+    pairer.finish(&mut attempt);
+    let read_error = sorted.read_error("failed logins");
+    Failures { failed, denied, bursts: finder.finish(), write_error: sorted.write_error.take(), read_error }
 }
 
 /// Learns which hosts each user logs in from (for `auditlog baseline`); the error says why some logins could not
@@ -853,12 +983,10 @@ pub(crate) fn learn(mut acc: Partial) -> (Baseline, Option<String>) {
 
 pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOptions) -> Report {
     let names: Vec<String> = inputs.iter().map(|i| i.file.clone()).collect();
-    let refused = sorted_refused(&mut acc);
     let idents = std::mem::take(&mut acc.idents);
-    let attempts = dedupe(&refused, &idents);
-    let failed: Vec<&Attempt<'_>> = attempts.iter().filter(|a| a.failed()).collect();
     let o = &opts.burst;
-    let mut bursts = find_bursts(&failed, o);
+    let failures = read_failures(std::mem::take(&mut acc.refused), &idents, o);
+    let mut bursts = failures.bursts;
     // The unusual-host baseline: given, or learned from the first part of the period.
     let start = opts.since.or(acc.first);
     let (known, mode, learned_until) = match (&opts.baseline, opts.learn_us, start) {
@@ -882,11 +1010,7 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
     for ((log, kind), n) in acc.kinds.iter() {
         per_log.entry(log.as_str().to_string()).or_default().insert(kind.as_str().to_string(), n);
     }
-    let logins_count = Logins {
-        successful: ok.count,
-        failed: failed.len() as u64,
-        database_denied: attempts.iter().filter(|a| !a.login.ok && a.login.db_denied).count() as u64,
-    };
+    let logins_count = Logins { successful: ok.count, failed: failures.failed, database_denied: failures.denied };
     let malformed_examples = acc
         .malformed_examples
         .iter()
@@ -917,7 +1041,10 @@ pub(crate) fn run(mut acc: Partial, inputs: Vec<InputSummary>, opts: &AnalyzeOpt
         learned_until,
         burst: *o,
         malformed_examples,
-        warnings: ok.write_error.into_iter().chain(ok.read_error).collect(),
+        warnings: [ok.write_error, ok.read_error, failures.write_error, failures.read_error]
+            .into_iter()
+            .flatten()
+            .collect(),
     };
     Report { summary, findings }
 }

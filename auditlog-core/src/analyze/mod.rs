@@ -4,9 +4,10 @@
 //! into partial aggregates; the partials are merged in input order. Detectors then run over the facts (logins,
 //! DCL statements) sorted by timestamp across all inputs, so Aurora's four out-of-order audit stripes and
 //! several logs of one server are analysed as one timeline. The result with any number of threads is identical
-//! to the one-thread result. Successful logins, the one fact as numerous as connections, are kept within a
-//! memory budget ([`AnalyzeOptions::logins_in_memory`]; the rest in temporary files, merged back in time order)
-//! and read once by all detectors, so memory does not grow with the input.
+//! to the one-thread result. Logins, the facts as numerous as connections (successful) or as an attacker's guesses
+//! (failed), are kept within a memory budget ([`AnalyzeOptions::logins_in_memory`]; the rest in temporary files,
+//! merged back in time order) and read once by the detectors, which keep state per user and host (the bursts
+//! follow only the hosts and users of the last window), so memory does not grow with the input.
 //!
 //! ```
 //! use auditlog_core::analyze::{AnalyzeOptions, Analyzer, Detector, Pattern, Severity};
@@ -24,11 +25,11 @@
 //! # Ok::<(), auditlog_core::Error>(())
 //! ```
 
-mod accepted;
 mod baseline;
 mod dcl;
 mod detect;
 mod finding;
+mod logins;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -86,9 +87,9 @@ pub struct AnalyzeOptions {
     pub malformed_examples: usize,
     /// Smallest chunk worth a parallel task, in bytes (tests lower it to force many chunks).
     pub min_chunk: usize,
-    /// Successful logins kept in memory (about 64 bytes each); past this many, they are sorted and written to
-    /// temporary files (48 bytes each) and merged back for the detectors, so memory stays bounded whatever the
-    /// input size. Default 131,072 (8 MiB).
+    /// Successful logins kept in memory (about 64 bytes each), and as many failed ones; past this many, they are
+    /// sorted and written to temporary files (48 bytes each) and merged back for the detectors, so memory stays
+    /// bounded whatever the input size. Default 131,072 (8 MiB each).
     pub logins_in_memory: usize,
     /// Folder of those temporary files (`None`: the system's temporary folder, `TMPDIR` on Unix). The files
     /// have no name and vanish when the analysis ends.
@@ -122,7 +123,7 @@ pub(crate) struct Origin {
 }
 
 /// A successful or failed login: 64 bytes and no allocation; user and host are ids into the fold's [`Idents`].
-/// Failed ones are kept in memory; successful ones in [`accepted::Accepted`], within a memory budget.
+/// Both kinds are kept in a [`logins::LoginStore`] each, within a memory budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Login {
     pub(crate) ts: Timestamp,
@@ -226,10 +227,10 @@ pub(crate) struct Partial {
     ops: Counter,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
-    /// Failed and refused logins (few unless under attack; each is evidence).
-    refused: Vec<Login>,
+    /// Failed and refused logins (few unless under attack; each is evidence), in bounded memory.
+    refused: logins::LoginStore,
     /// Successful logins (as many as connections), in bounded memory.
-    accepted: accepted::Accepted,
+    accepted: logins::LoginStore,
     idents: Idents,
     dcl: Vec<DclFact>,
     malformed_examples: Vec<(u32, Position, String, String)>,
@@ -516,7 +517,7 @@ impl Partial {
         self.last = either(self.last, o.last, Ord::max);
         let remap = self.idents.absorb(o.idents);
         let id = |i: Ident| if i == Ident::NONE { i } else { remap.get(i.0 as usize).copied().unwrap_or(Ident::NONE) };
-        self.refused.extend(o.refused.into_iter().map(|l| Login { user: id(l.user), host: id(l.host), ..l }));
+        self.refused.absorb(o.refused, id);
         self.accepted.absorb(o.accepted, id);
         self.dcl.extend(o.dcl);
         let room = examples.saturating_sub(self.malformed_examples.len());
@@ -601,9 +602,9 @@ pub struct Summary {
     pub burst: BurstOptions,
     /// The first malformed records.
     pub malformed_examples: Vec<MalformedExample>,
-    /// Problems that did not stop the analysis: successful logins that could not be written to a temporary
-    /// file (kept in memory instead: the report is complete) or not read back from one (the report misses some;
-    /// see [`AnalyzeOptions::logins_in_memory`]).
+    /// Problems that did not stop the analysis: logins that could not be written to a temporary file (kept in
+    /// memory instead: the report is complete) or not read back from one (the report misses some; see
+    /// [`AnalyzeOptions::logins_in_memory`]).
     pub warnings: Vec<String>,
 }
 
@@ -672,14 +673,15 @@ impl Analyzer {
             examples: self.opts.malformed_examples,
             min_chunk: self.opts.min_chunk,
         };
-        // Blocks are merged straight into the analysis (not into a partial of this input first), so successful
-        // logins past the memory budget go to disk as they arrive.
-        let spill = accepted::SpillOptions { in_memory: self.opts.logins_in_memory, dir: self.opts.temp_dir.clone() };
+        // Blocks are merged straight into the analysis (not into a partial of this input first), so logins past
+        // the memory budget go to disk as they arrive.
+        let spill = logins::SpillOptions { in_memory: self.opts.logins_in_memory, dir: self.opts.temp_dir.clone() };
         let before = (self.acc.records, self.acc.malformed, self.acc.skipped);
         let acc = &mut self.acc;
         let res = scan(reader, &read_opts, &self.pool, self.threads, ctx.min_chunk, &ctx, |p: Partial| {
             acc.merge(p, ctx.examples);
-            acc.accepted.spill_if_full(&spill);
+            acc.accepted.spill_if_full(&spill, "successful logins");
+            acc.refused.spill_if_full(&spill, "failed logins");
             std::ops::ControlFlow::Continue(())
         });
         let read = match &res {

@@ -1,11 +1,13 @@
-//! The successful logins of an analysis, in bounded memory.
+//! The logins of an analysis, successful or failed, in bounded memory.
 //!
-//! Successful logins are the one fact that grows with the records of a busy server (an application that
-//! connects per request logs one for each). The detectors need each of them, not a count: the same login in
-//! the audit and the general log is matched by time, and a success right after a burst of failures makes the
-//! burst critical. So they are kept, but only up to a memory budget: past it, the logins in memory are sorted
-//! by time and written to an unnamed temporary file (a *run*), and the detectors later read all runs merged
-//! back in time order. Memory stays at the budget whatever the input size; the disk holds 48 bytes per login.
+//! Logins are the facts that grow with the records: an application that connects per request logs a successful
+//! one each time, and an attacker decides how many failed ones the log holds (a brute force writes one per
+//! guess). The detectors need each of them, not a count: the same login in the audit and the general log is
+//! matched by time, a burst is found in the failures' times, and a success right after a burst of failures makes
+//! the burst critical. So they are kept, but only up to a memory budget: past it, the logins in memory are
+//! sorted by time and written to an unnamed temporary file (a *run*), and the detectors later read all runs
+//! merged back in time order. Memory stays at the budget whatever the input size; the disk holds 48 bytes per
+//! login.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -25,7 +27,7 @@ const MAX_RUNS: usize = 32;
 /// Read buffer per run while merging.
 const RUN_BUFFER: usize = 64 << 10;
 
-/// Where and how much: the memory budget of [`Accepted`] and the folder of its temporary files.
+/// Where and how much: the memory budget of [`LoginStore`] and the folder of its temporary files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SpillOptions {
     /// Logins kept in memory before the oldest are written to disk.
@@ -34,9 +36,10 @@ pub(crate) struct SpillOptions {
     pub(crate) dir: Option<PathBuf>,
 }
 
-/// The successful logins read so far: the latest in memory, the others in sorted runs on disk.
+/// The logins of one kind (successful, or failed and refused) read so far: the latest in memory, the others in
+/// sorted runs on disk.
 #[derive(Debug, Default)]
-pub(crate) struct Accepted {
+pub(crate) struct LoginStore {
     mem: Vec<Login>,
     runs: Vec<Run>,
     /// Logins per log type, to know whether several logs may hold the same login.
@@ -56,7 +59,7 @@ fn key(l: &Login) -> (Timestamp, Origin) {
     (l.ts, l.origin)
 }
 
-impl Accepted {
+impl LoginStore {
     pub(crate) fn push(&mut self, l: Login) {
         if let Some(n) = self.per_log.get_mut(l.origin.log as usize) {
             *n += 1;
@@ -66,7 +69,7 @@ impl Accepted {
 
     /// Takes in the logins of a later partial, with `id` mapping its name ids to ours (only partials that never
     /// spilled are merged: the engine's block partials).
-    pub(crate) fn absorb(&mut self, later: Accepted, id: impl Fn(Ident) -> Ident) {
+    pub(crate) fn absorb(&mut self, later: LoginStore, id: impl Fn(Ident) -> Ident) {
         self.mem.reserve(later.mem.len());
         for l in later.mem {
             self.push(Login { user: id(l.user), host: id(l.host), ..l });
@@ -82,14 +85,13 @@ impl Accepted {
     }
 
     /// Writes the logins in memory to disk when they are more than the budget allows. On failure they stay in
-    /// memory (nothing is lost) and the error is kept for the report.
-    pub(crate) fn spill_if_full(&mut self, o: &SpillOptions) {
+    /// memory (nothing is lost) and the error, naming the logins as `what`, is kept for the report.
+    pub(crate) fn spill_if_full(&mut self, o: &SpillOptions, what: &str) {
         if self.mem.len() <= o.in_memory || self.write_error.is_some() {
             return;
         }
         if let Err(e) = self.spill(o) {
-            self.write_error =
-                Some(format!("cannot write successful logins to a temporary file (kept in memory): {e}"));
+            self.write_error = Some(format!("cannot write {what} to a temporary file (kept in memory): {e}"));
         }
     }
 
@@ -267,7 +269,7 @@ impl Iterator for Merge {
     }
 }
 
-/// The successful logins in time order.
+/// The logins of a [`LoginStore`] in time order.
 pub(crate) struct Sorted {
     merge: Merge,
     /// Logins that could not be written to disk and stayed in memory: all are here.
@@ -275,11 +277,13 @@ pub(crate) struct Sorted {
 }
 
 impl Sorted {
-    /// Logins that could not be read back from disk (some are missing), once the logins were read.
-    pub(crate) fn read_error(&self) -> Option<String> {
-        self.merge.error.as_ref().map(|e| {
-            format!("cannot read successful logins back from a temporary file ({e}): the report misses some of them")
-        })
+    /// Logins that could not be read back from disk (some are missing), once the logins were read; `what` names
+    /// them.
+    pub(crate) fn read_error(&self, what: &str) -> Option<String> {
+        self.merge
+            .error
+            .as_ref()
+            .map(|e| format!("cannot read {what} back from a temporary file ({e}): the report misses some of them"))
     }
 }
 
@@ -329,19 +333,19 @@ mod tests {
         // Budgets from "every merge spills" (and runs are merged MAX_RUNS at a time) to "never spills".
         for in_memory in [0, 7, 100, 10_000] {
             let o = SpillOptions { in_memory, dir: Some(dir.path().to_path_buf()) };
-            let mut acc = Accepted::default();
+            let mut acc = LoginStore::default();
             for chunk in all.chunks(13) {
-                let mut part = Accepted::default();
+                let mut part = LoginStore::default();
                 chunk.iter().for_each(|l| part.push(*l));
                 acc.absorb(part, |i| i);
-                acc.spill_if_full(&o);
+                acc.spill_if_full(&o, "logins");
                 assert!(acc.runs.len() < MAX_RUNS);
             }
             assert_eq!(acc.write_error, None);
             assert_eq!(acc.per_log.iter().sum::<u64>(), 5000);
             assert_eq!(acc.logs().len(), 4);
             let sorted = acc.into_sorted();
-            assert_eq!((sorted.write_error.clone(), sorted.read_error()), (None, None));
+            assert_eq!((sorted.write_error.clone(), sorted.read_error("logins")), (None, None));
             let got: Vec<Login> = sorted.collect();
             assert_eq!(got, expected, "budget {in_memory}");
         }
@@ -351,10 +355,10 @@ mod tests {
     fn a_run_that_cannot_be_read_back_loses_only_its_rest_and_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let o = SpillOptions { in_memory: 99, dir: Some(dir.path().to_path_buf()) };
-        let mut acc = Accepted::default();
+        let mut acc = LoginStore::default();
         for i in 0..350 {
             acc.push(login(i));
-            acc.spill_if_full(&o);
+            acc.spill_if_full(&o, "logins");
         }
         // Three runs of 100 on disk, 50 in memory; the second run loses all but its first 30 logins.
         assert_eq!((acc.runs.len(), acc.mem.len()), (3, 50));
@@ -362,21 +366,21 @@ mod tests {
         let mut sorted = acc.into_sorted();
         let got = sorted.by_ref().count();
         assert_eq!(got, 350 - 70);
-        let err = sorted.read_error().expect("the lost logins are reported");
+        let err = sorted.read_error("logins").expect("the lost logins are reported");
         assert!(err.contains("misses some"), "{err}");
     }
 
     #[test]
     fn an_unwritable_folder_keeps_the_logins_in_memory_and_says_why() {
         let o = SpillOptions { in_memory: 1, dir: Some("/nonexistent/auditlog-spill".into()) };
-        let mut acc = Accepted::default();
+        let mut acc = LoginStore::default();
         for i in 0..10 {
             acc.push(login(i));
-            acc.spill_if_full(&o);
+            acc.spill_if_full(&o, "logins");
         }
         assert!(acc.write_error.as_deref().is_some_and(|e| e.contains("kept in memory")), "{:?}", acc.write_error);
         let sorted = acc.into_sorted();
-        assert!(sorted.write_error.is_some() && sorted.read_error().is_none());
+        assert!(sorted.write_error.is_some() && sorted.read_error("logins").is_none());
         assert_eq!(sorted.count(), 10);
     }
 }
