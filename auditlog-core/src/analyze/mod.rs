@@ -291,13 +291,22 @@ struct Few {
 /// The first 8 bytes of `k` as a number, zero-padded, most significant first: with the length it decides equality
 /// of values up to 8 bytes and tells most longer ones apart, and values whose prefixes differ order as their
 /// prefixes do (the digest sorts names by it).
+#[inline]
 pub(crate) fn prefix8(k: &[u8]) -> u64 {
     if let Some(head) = k.first_chunk::<8>() {
         return u64::from_be_bytes(*head);
     }
-    let mut head = [0u8; 8];
-    head.iter_mut().zip(k).for_each(|(h, b)| *h = *b);
-    u64::from_be_bytes(head)
+    // Shorter values from overlapping reads into registers: copying their bytes into a zeroed 8-byte buffer and
+    // reading it back as a number stalled on the store (most user, database and operation names are short).
+    let n = k.len() as u32;
+    if let (Some(a), Some(b)) = (k.first_chunk::<4>(), k.last_chunk::<4>()) {
+        return (u64::from(u32::from_be_bytes(*a)) << 32) | (u64::from(u32::from_be_bytes(*b)) << (64 - 8 * n));
+    }
+    let byte = |i: u32| k.get(i as usize).map_or(0, |b| u64::from(*b) << (56 - 8 * i));
+    match n {
+        0 => 0,
+        _ => byte(0) | byte(n / 2) | byte(n - 1),
+    }
 }
 
 impl Counter {
@@ -1024,6 +1033,27 @@ mod tests {
 
     fn sorted(c: Counts) -> BTreeMap<Vec<u8>, u64> {
         c.into_iter().map(|(k, v)| (k.into_vec(), v)).collect()
+    }
+
+    /// The prefix of values of every length up to 12 is their first 8 bytes, zero-padded, read big-endian.
+    #[test]
+    fn prefix8_is_the_zero_padded_big_endian_head() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..=12 {
+            for _ in 0..200 {
+                let k: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 24) as u8
+                    })
+                    .collect();
+                let mut head = [0u8; 8];
+                head.iter_mut().zip(&k).for_each(|(h, b)| *h = *b);
+                assert_eq!(super::prefix8(&k), u64::from_be_bytes(head), "{k:?}");
+            }
+        }
     }
 
     /// Counts are exact in every mode of the counter (short list, map with runs, map without runs) and
