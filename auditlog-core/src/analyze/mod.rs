@@ -50,7 +50,7 @@ use crate::time::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BurstOptions {
-    /// The sliding window, in microseconds (default 60 s).
+    /// The sliding window, in microseconds (default 60 s; negative is refused by [`Analyzer::new`]).
     pub window_us: i64,
     /// Failed logins within the window that make a burst (default 5).
     pub threshold: usize,
@@ -639,7 +639,23 @@ pub struct Analyzer {
 impl Analyzer {
     /// An analyzer whose work runs on `opts.threads` threads: the calling thread and a pool of workers (shared
     /// with the other analyzers, queries and digests of this process that ask for as many).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidArgument`] for a negative burst window; an error when the threads cannot be started.
+    ///
+    /// ```
+    /// use auditlog_core::analyze::{AnalyzeOptions, Analyzer, BurstOptions};
+    /// let burst = BurstOptions { window_us: -1, ..BurstOptions::default() };
+    /// let Err(err) = Analyzer::new(AnalyzeOptions { burst, ..AnalyzeOptions::default() }) else { panic!() };
+    /// assert!(err.to_string().contains("burst window"), "{err}");
+    /// ```
     pub fn new(opts: AnalyzeOptions) -> Result<Self, Error> {
+        if opts.burst.window_us < 0 {
+            let w = opts.burst.window_us;
+            return Err(Error::new(ErrorKind::InvalidArgument(format!(
+                "the burst window must be 0 or more microseconds, not {w}"
+            ))));
+        }
         let (pool, threads) = worker_pool(opts.threads)?;
         Ok(Analyzer { opts, pool, threads, acc: Partial::default(), inputs: Vec::new() })
     }
