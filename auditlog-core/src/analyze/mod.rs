@@ -1051,24 +1051,13 @@ mod tests {
         c.into_iter().map(|(k, v)| (k.into_vec(), v)).collect()
     }
 
-    /// The prefix of values of every length up to 12 is their first 8 bytes, zero-padded, read big-endian.
-    #[test]
-    fn prefix8_is_the_zero_padded_big_endian_head() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..=12 {
-            for _ in 0..200 {
-                let k: Vec<u8> = (0..len)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        (x >> 24) as u8
-                    })
-                    .collect();
-                let mut head = [0u8; 8];
-                head.iter_mut().zip(&k).for_each(|(h, b)| *h = *b);
-                assert_eq!(super::prefix8(&k), u64::from_be_bytes(head), "{k:?}");
-            }
+    proptest::proptest! {
+        /// The prefix of values of every length up to 12 is their first 8 bytes, zero-padded, read big-endian.
+        #[test]
+        fn prefix8_is_the_zero_padded_big_endian_head(k in proptest::collection::vec(proptest::num::u8::ANY, 0..=12)) {
+            let mut head = [0u8; 8];
+            head.iter_mut().zip(&k).for_each(|(h, b)| *h = *b);
+            proptest::prop_assert_eq!(super::prefix8(&k), u64::from_be_bytes(head));
         }
     }
 
