@@ -350,6 +350,12 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Whether an attempt at `t` (or later) comes more than a window after the last one: it cannot continue the
+    /// session.
+    fn ended_by(&self, t: Timestamp, o: &BurstOptions) -> bool {
+        t.epoch_micros() - self.last.epoch_micros() > o.window_us
+    }
+
     fn add(&mut self, m: &Members<Login>, name: Option<&'a str>, o: &BurstOptions) {
         self.count += 1;
         self.last = m.first.ts;
@@ -430,7 +436,7 @@ impl<'a, 'o> BurstFinder<'a, 'o> {
         let (o, bursts) = (self.o, &mut self.bursts);
         for (side, map) in [(Side::Host, &mut self.by_host), (Side::User, &mut self.by_user)] {
             map.retain(|key, s| {
-                if now.epoch_micros() - s.last.epoch_micros() <= o.window_us {
+                if !s.ended_by(now, o) {
                     return true;
                 }
                 let s = std::mem::replace(s, Session::new(s.first));
@@ -466,7 +472,7 @@ fn follow<'a>(
 ) {
     let t = m.first.ts;
     let s = map.entry(key).or_insert_with(|| Session::new(t));
-    if t.epoch_micros() - s.last.epoch_micros() > o.window_us {
+    if s.ended_by(t, o) {
         let ended = std::mem::replace(s, Session::new(t));
         close(bursts, side, key, ended, o);
     }
