@@ -151,14 +151,13 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode> {
                     }
                     if !quiet && reported < args.input.max_reports {
                         reported += 1;
-                        let snippet: Vec<u8> = m.raw.iter().copied().take(80).collect();
                         eprintln!(
                             "auditlog: {}:{}: malformed record: {}{}: {}{}",
                             sanitize(name.as_bytes()),
                             m.pos.line,
                             m.reason,
                             what_to_do(&m, args.input.max_record_size),
-                            sanitize(&snippet),
+                            sanitize(&m.redacted_head(80)),
                             if m.raw.len() > 80 { "…" } else { "" }
                         );
                     }
@@ -195,7 +194,7 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode> {
                 m.pos.line,
                 m.reason,
                 what_to_do(&m, args.input.max_record_size),
-                sanitize(m.raw.get(..m.raw.len().min(80)).unwrap_or_default())
+                sanitize(&m.redacted_head(80))
             );
             return Ok(ExitCode::from(2));
         }

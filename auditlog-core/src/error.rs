@@ -54,6 +54,23 @@ pub struct Malformed<'a> {
 }
 
 impl Malformed<'_> {
+    /// What to show of the record: its first `max` bytes, with everything from the first word that may introduce a
+    /// secret on replaced by `<redacted>` ([`crate::redact::redact_unparsed`]: the record could not be parsed,
+    /// so nothing says where a secret would end).
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use auditlog_core::{Malformed, Position, Reason};
+    /// let raw = &b"2024-06-15 10:00 Query SET PASSWORD = 'S3cret'"[..];
+    /// let m = Malformed { pos: Position::default(), reason: Reason::BadTimestamp, raw: Cow::Borrowed(raw), len: 47 };
+    /// assert_eq!(&*m.redacted_head(40), b"2024-06-15 10:00 Query SET PASSWORD <redacted>");
+    /// assert_eq!(&*m.redacted_head(30), b"2024-06-15 10:00 Query SET PAS");
+    /// ```
+    #[must_use]
+    pub fn redacted_head(&self, max: usize) -> Cow<'_, [u8]> {
+        crate::redact::redact_unparsed(self.raw.get(..max.min(self.raw.len())).unwrap_or_default())
+    }
+
     /// Copies the borrowed bytes.
     #[must_use]
     pub fn into_owned(self) -> Malformed<'static> {

@@ -248,6 +248,42 @@ pub fn unescape_audit(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// Escapes `text` as the audit plugin does, the inverse of [`unescape_audit`] for the bytes it unescapes.
+fn escape_audit(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 8);
+    for &b in text {
+        let esc = match b {
+            b'\'' => b'\'',
+            b'\\' => b'\\',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            0x08 => b'b',
+            0x0c => b'f',
+            0 => b'0',
+            _ => {
+                out.push(b);
+                continue;
+            }
+        };
+        out.push(b'\\');
+        out.push(esc);
+    }
+    out
+}
+
+/// Where `part` is in `whole`: by address when it borrows from it (the parsers' events), else as the only
+/// occurrence of its bytes (an event made owned). `None` when it is not there or not only once.
+fn find_within(whole: &[u8], part: &[u8]) -> Option<usize> {
+    let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    if p >= w && p + part.len() <= w + whole.len() {
+        return Some(p - w);
+    }
+    let at = memchr::memmem::find(whole, part)?;
+    let again = whole.get(at + 1..).and_then(|rest| memchr::memmem::find(rest, part));
+    again.is_none().then_some(at)
+}
+
 /// A typed slow-log metric value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MetricValue<'a> {
@@ -565,7 +601,7 @@ pub struct Event<'a> {
     pub extra: Extra<'a>,
     /// Where the record starts.
     pub pos: Position,
-    /// The whole record as written (line ends included).
+    /// The whole record as written, up to the line end that ends it (the CR of a CRLF kept).
     pub raw: Cow<'a, [u8]>,
 }
 
@@ -645,6 +681,72 @@ impl<'a> Event<'a> {
             Extra::Slow { metrics, .. } => Some(metrics),
             _ => None,
         }
+    }
+
+    /// The whole record as written, with its secrets redacted: the SQL and the message are put back in their
+    /// place in redacted form (escaped again as the log escapes them), so the rest of the record is unchanged.
+    /// When one that holds a secret cannot be found in the record, everything after the first word that may
+    /// introduce a secret is cut instead ([`crate::redact::redact_unparsed`]). Borrows when there is no secret.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use auditlog_core::{read, Item, ReadOptions};
+    ///
+    /// let log = b"1703817810076091,db-1,admin,10.0.0.5,7,11,QUERY,,'CREATE USER \\'bob\\' IDENTIFIED BY \\'S3cret\\'',0\n";
+    /// let mut shown = Vec::new();
+    /// read(&log[..], &ReadOptions::default(), |item| {
+    ///     if let Item::Event(ev) = item {
+    ///         shown = ev.raw_redacted().into_owned();
+    ///     }
+    ///     ControlFlow::Continue(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     String::from_utf8(shown).unwrap(),
+    ///     "1703817810076091,db-1,admin,10.0.0.5,7,11,QUERY,,'CREATE USER \\'bob\\' IDENTIFIED BY \\'<redacted>\\'',0"
+    /// );
+    /// ```
+    #[must_use]
+    pub fn raw_redacted(&self) -> Cow<'_, [u8]> {
+        let raw: &[u8] = &self.raw;
+        // Each field that holds a secret: where its bytes are in the record, and what replaces them.
+        let mut edits: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+        if let Some(sql) = &self.sql {
+            if let Cow::Owned(red) = crate::redact::redact_sql(&sql.text()) {
+                let written = match sql.escaping() {
+                    Escaping::Raw => red,
+                    Escaping::AuditQuoted => escape_audit(&red),
+                };
+                let Some(at) = find_within(raw, sql.raw()) else {
+                    return crate::redact::redact_unparsed(raw);
+                };
+                edits.push((at, at + sql.raw().len(), written));
+            }
+        }
+        if let Some(msg) = &self.message {
+            if let Cow::Owned(red) = crate::redact::redact_sql(msg) {
+                let Some(at) = find_within(raw, msg) else {
+                    return crate::redact::redact_unparsed(raw);
+                };
+                edits.push((at, at + msg.len(), red));
+            }
+        }
+        if edits.is_empty() {
+            return Cow::Borrowed(raw);
+        }
+        edits.sort_by_key(|e| e.0);
+        let mut out = Vec::with_capacity(raw.len() + 16);
+        let mut last = 0;
+        for (start, end, written) in edits {
+            if start < last {
+                return crate::redact::redact_unparsed(raw); // overlapping fields: cannot put both back
+            }
+            out.extend_from_slice(raw.get(last..start).unwrap_or_default());
+            out.extend_from_slice(&written);
+            last = end;
+        }
+        out.extend_from_slice(raw.get(last..).unwrap_or_default());
+        Cow::Owned(out)
     }
 
     /// True for failed logins caused by bad credentials (not 1044, a refused database).
@@ -762,5 +864,35 @@ mod tests {
             | EventKind::Message
             | EventKind::Other => {}
         }
+    }
+
+    fn audit_query(raw: &'static [u8], sql: &'static [u8]) -> Event<'static> {
+        let mut ev = Event::new(LogType::Audit, Dialect::Aurora, EventKind::Query, Position::default(), raw);
+        ev.sql = Some(Sql::new(sql, Escaping::AuditQuoted));
+        ev
+    }
+
+    #[test]
+    fn an_owned_event_is_redacted_where_its_sql_is_found_once_and_cut_otherwise() {
+        let raw = b"1,db,u,h,1,2,QUERY,,'SET PASSWORD = \\'S3cret\\'',0\n";
+        let sql = b"SET PASSWORD = \\'S3cret\\'";
+        let ev = audit_query(raw, sql);
+        let want = &b"1,db,u,h,1,2,QUERY,,'SET PASSWORD = \\'<redacted>\\'',0\n"[..];
+        assert_eq!(&*ev.raw_redacted(), want, "borrowed: found by address");
+        let owned = ev.clone().into_owned();
+        assert_eq!(&*owned.raw_redacted(), want, "owned: found as the only occurrence");
+        // The SQL's bytes twice in the record (here in a comment after it): which one is the field is unknown.
+        let twice =
+            audit_query(b"1,db,u,h,1,2,QUERY,,'SET PASSWORD = \\'S3cret\\'',0 SET PASSWORD = \\'S3cret\\'\n", sql);
+        assert_eq!(&*twice.into_owned().raw_redacted(), &b"1,db,u,h,1,2,QUERY,,'SET PASSWORD <redacted>"[..]);
+        // No secret: the record as it is, borrowed.
+        let plain = audit_query(b"1,db,u,h,1,2,QUERY,,'SELECT \\'a\\'',0\n", b"SELECT \\'a\\'");
+        assert!(matches!(plain.raw_redacted(), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn audit_escapes_are_undone_and_redone_exactly() {
+        let text = b"a'b\\c\nd\re\tf\x08g\x0ch\0i\"j";
+        assert_eq!(&*unescape_audit(&escape_audit(text)), &text[..]);
     }
 }

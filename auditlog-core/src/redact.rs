@@ -111,14 +111,46 @@ pub fn redact_sql(sql: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// Whether `sql` contains `password` or `identified` in any case: every secret the tokenizer redacts follows a
-/// word ending in `PASSWORD` or the word `IDENTIFIED`, so without either there is nothing to redact. Both end
-/// in `d`: only the bytes before each `d` are compared, much cheaper than tokenizing.
+/// word ending in `PASSWORD` or the word `IDENTIFIED`, so without either there is nothing to redact.
 fn may_hold_secret(sql: &[u8]) -> bool {
-    memchr::memchr2_iter(b'd', b'D', sql).any(|d| {
+    trigger_ends(sql).next().is_some()
+}
+
+/// The end of each `password` or `identified` in `text`, in any case, quoted or not. Both end in `d`: only the
+/// bytes before each `d` are compared, much cheaper than tokenizing.
+fn trigger_ends(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr2_iter(b'd', b'D', text).filter_map(move |d| {
         let ends =
-            |w: &[u8]| d + 1 >= w.len() && sql.get(d + 1 - w.len()..=d).is_some_and(|t| t.eq_ignore_ascii_case(w));
-        ends(b"password") || ends(b"identified")
+            |w: &[u8]| d + 1 >= w.len() && text.get(d + 1 - w.len()..=d).is_some_and(|t| t.eq_ignore_ascii_case(w));
+        (ends(b"password") || ends(b"identified")).then_some(d + 1)
     })
+}
+
+/// Redacts text whose statements cannot be told apart: a malformed record, or a whole record whose SQL could not
+/// be found in it. Nothing says where a secret would end, so everything after the first `IDENTIFIED` or
+/// `PASSWORD` (in any case, quoted or not, also inside a word such as `MASTER_PASSWORD`) is replaced by
+/// `<redacted>`. Borrows when there is no such word. Cutting a text and then redacting it gives a prefix of the
+/// whole text redacted, so a shortened record can be redacted after it was shortened.
+///
+/// ```
+/// use auditlog_core::redact::redact_unparsed;
+/// let r = |s: &str| String::from_utf8(redact_unparsed(s.as_bytes()).into_owned()).unwrap();
+/// assert_eq!(
+///     r(r"1703817810,db-1,u,h,1,2,QUERY,,'CREATE USER \'a\' IDENTIFIED BY \'S3cret\'',0"),
+///     r"1703817810,db-1,u,h,1,2,QUERY,,'CREATE USER \'a\' IDENTIFIED <redacted>"
+/// );
+/// assert_eq!(r("SELECT 1"), "SELECT 1");
+/// ```
+#[must_use]
+pub fn redact_unparsed(text: &[u8]) -> Cow<'_, [u8]> {
+    let Some(end) = trigger_ends(text).next() else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = Vec::with_capacity(end + 1 + REDACTED.len());
+    out.extend_from_slice(text.get(..end).unwrap_or_default());
+    out.push(b' ');
+    out.extend_from_slice(REDACTED.as_bytes());
+    Cow::Owned(out)
 }
 
 /// The tokenizing redaction behind [`redact_sql`].

@@ -4,13 +4,17 @@
 //!   general 5.7 and legacy, slow 5.7 and legacy, error 8.0, 5.7 and MariaDB) parse back to the same fields;
 //! - parsing in chunks cut at random points (`chunk::split_at`) equals one pass;
 //! - streaming `read()` with random block sizes equals `Parser::records` over the whole input;
-//! - generated passwords never survive redaction: not in `Sql::redacted` and not in the JSON of any event.
+//! - generated passwords never survive redaction: not in `Sql::redacted`, the JSON of any event, the analysis
+//!   report, the digest or a query's rows.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
 
+use auditlog_core::analyze::{AnalyzeOptions, Analyzer};
 use auditlog_core::chunk::split_at;
+use auditlog_core::digest::{Digest, DigestOptions};
+use auditlog_core::query::{Query, QueryOptions};
 use auditlog_core::{read, Dialect, Event, EventKind, Extra, Format, Item, Parser, Position, ReadOptions, Timestamp};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -696,7 +700,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     /// A statement with a generated password, logged in every layout that carries SQL (the error log as a
-    /// message): the password appears neither in the JSON of the event nor in `Sql::redacted`.
+    /// message): the password appears neither in `Sql::redacted`, nor in the JSON of the event, nor in the
+    /// analysis report, the digest or query rows of the log (the raw record included).
     #[test]
     fn redaction_never_leaves_a_generated_secret((stmt, pw) in secret_statement(), layout in layout(), base in rec()) {
         let rec = Rec { kind: Kind::Query, sql: stmt.clone(), ..base };
@@ -713,15 +718,37 @@ proptest! {
             }
             prop_assert!(red.contains("<redacted>"));
         }
-        let json = serde_json::to_value(ev).unwrap();
         let mut all = Vec::new();
-        strings(&json, &mut all);
+        strings(&serde_json::to_value(ev).unwrap(), &mut all);
+        for (what, out) in engine_outputs(layout.format(), log.as_bytes()) {
+            let mut texts = Vec::new();
+            strings(&out, &mut texts);
+            all.extend(texts.into_iter().map(|t| format!("{what}: {t}")));
+        }
         for text in &all {
             for s in &secret_forms {
-                prop_assert!(!text.contains(s.as_str()), "{s:?} left in JSON {text:?} of {stmt:?}");
+                prop_assert!(!text.contains(s.as_str()), "{s:?} left in {text:?} of {stmt:?}");
             }
         }
     }
+}
+
+/// What the engines make of `log`, as JSON: the analysis report, the digest and the rows of a query showing every
+/// text field (the raw record as `@message` too).
+fn engine_outputs(format: Format, log: &[u8]) -> Vec<(&'static str, serde_json::Value)> {
+    let read = ReadOptions::default().with_format(Some(format));
+    let mut analyzer =
+        Analyzer::new(AnalyzeOptions { read: read.clone(), threads: 1, ..AnalyzeOptions::default() }).unwrap();
+    analyzer.add_reader("log", log).unwrap();
+    let mut digest = Digest::new(DigestOptions { read: read.clone(), threads: 1, ..DigestOptions::default() }).unwrap();
+    digest.add_reader("log", log).unwrap();
+    let query = Query::parse("fields ts, log, kind, op, user, host, db, object, sql, message, @message").unwrap();
+    let rows = query.run_bytes("log", log, &QueryOptions { read, threads: 1, ..QueryOptions::default() }).unwrap();
+    vec![
+        ("analysis report", serde_json::to_value(analyzer.finish()).unwrap()),
+        ("digest", serde_json::to_value(digest.finish()).unwrap()),
+        ("query rows", serde_json::to_value(rows).unwrap()),
+    ]
 }
 
 /// The generators themselves: a known statement renders in every layout and parses back (guards the test

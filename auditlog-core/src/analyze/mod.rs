@@ -206,7 +206,8 @@ pub struct MalformedExample {
     pub line: u64,
     /// Why.
     pub reason: String,
-    /// The start of the record, as text (invalid UTF-8 replaced; not sanitized for terminals).
+    /// The start of the record, as text (invalid UTF-8 replaced; not sanitized for terminals), cut at the first
+    /// word that may introduce a secret ([`crate::Malformed::redacted_head`]).
     pub text: String,
 }
 
@@ -435,12 +436,11 @@ impl Partial {
             Item::Malformed(m) => {
                 self.malformed += 1;
                 if self.malformed_examples.len() < ctx.examples {
-                    let t: Vec<u8> = m.raw.iter().copied().take(160).collect();
                     self.malformed_examples.push((
                         ctx.input,
                         m.pos,
                         m.reason.to_string(),
-                        String::from_utf8_lossy(&t).into_owned(),
+                        String::from_utf8_lossy(&m.redacted_head(160)).into_owned(),
                     ));
                 }
             }

@@ -673,8 +673,8 @@ impl Fold<Ctx<'_>> for Partial {
             Item::Malformed(m) => {
                 self.malformed += 1;
                 if self.examples.len() < ctx.examples {
-                    let t: Vec<u8> = m.raw.iter().copied().take(160).collect();
-                    self.examples.push((m.pos.line, m.reason.to_string(), String::from_utf8_lossy(&t).into_owned()));
+                    let t = String::from_utf8_lossy(&m.redacted_head(160)).into_owned();
+                    self.examples.push((m.pos.line, m.reason.to_string(), t));
                 }
             }
             Item::Skipped(_) => self.skipped += 1,

@@ -161,9 +161,14 @@ impl Field {
             Field::Line => int(Some(ev.pos.line)),
             Field::Offset => int(Some(ev.pos.byte)),
             Field::Raw => {
-                let raw: &[u8] = &ev.raw;
-                let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-                owned_text(crate::redact::redact_sql(raw.strip_suffix(b"\r").unwrap_or(raw)))
+                fn line(r: &[u8]) -> &[u8] {
+                    let r = r.strip_suffix(b"\n").unwrap_or(r);
+                    r.strip_suffix(b"\r").unwrap_or(r)
+                }
+                owned_text(match ev.raw_redacted() {
+                    Cow::Borrowed(r) => Cow::Borrowed(line(r)),
+                    Cow::Owned(r) => Cow::Owned(line(&r).to_vec()),
+                })
             }
             Field::Metric(name) => match ev.metrics().and_then(|m| m.get(name)) {
                 None => Value::Null,
