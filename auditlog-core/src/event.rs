@@ -874,14 +874,15 @@ mod tests {
 
     #[test]
     fn an_owned_event_is_redacted_where_its_sql_is_found_once_and_cut_otherwise() {
-        let raw = b"1,db,u,h,1,2,QUERY,,'SET PASSWORD = \\'S3cret\\'',0\n";
-        let sql = b"SET PASSWORD = \\'S3cret\\'";
+        let raw: &'static [u8] = b"1,db,u,h,1,2,QUERY,,'SET PASSWORD = \\'S3cret\\'',0\n";
+        let sql = &raw[21..46];
+        assert_eq!(sql, b"SET PASSWORD = \\'S3cret\\'");
         let ev = audit_query(raw, sql);
         let want = &b"1,db,u,h,1,2,QUERY,,'SET PASSWORD = \\'<redacted>\\'',0\n"[..];
         assert_eq!(&*ev.raw_redacted(), want, "borrowed: found by address");
         let owned = ev.clone().into_owned();
         assert_eq!(&*owned.raw_redacted(), want, "owned: found as the only occurrence");
-        // The SQL's bytes twice in the record (here in a comment after it): which one is the field is unknown.
+        // The SQL's bytes twice in the record (here once more after it): which one is the field is unknown.
         let twice =
             audit_query(b"1,db,u,h,1,2,QUERY,,'SET PASSWORD = \\'S3cret\\'',0 SET PASSWORD = \\'S3cret\\'\n", sql);
         assert_eq!(&*twice.into_owned().raw_redacted(), &b"1,db,u,h,1,2,QUERY,,'SET PASSWORD <redacted>"[..]);
