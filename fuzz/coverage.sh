@@ -38,26 +38,25 @@ by_crate() {
 newest=$(find "corpus/$t" -type f -printf '%T@\n' | sort -n | tail -n 1)
 by_crate "corpus/$t" | sort >"$work/now"
 header="crate now"
-cols=("$work/now")
+thens=()
 for m in "$@"; do
     d="$work/older-$m"
     mkdir "$d"
     find "$PWD/corpus/$t" -type f ! -newermt "@$(awk -v n="$newest" -v m="$m" 'BEGIN { printf "%.0f", n - m * 60 }')" \
-        -exec ln -s {} "$d/" \;
+        -exec ln -s -t "$d" {} +
     by_crate "$d" | sort >"$work/then-$m"
     header="$header ${m}min-before +new"
-    cols+=("$work/then-$m")
+    thens+=("$work/then-$m")
 done
 echo "$t: $(find "corpus/$t" -type f | wc -l) inputs; edges by crate (then: inputs older than that before the newest)"
 {
     echo "$header"
-    cut -d' ' -f1 "$work/now" | while read -r c; do
-        line="$c $(awk -v c="$c" '$1 == c { print $2 }' "$work/now")"
-        for f in "${cols[@]:1}"; do
+    while read -r c now; do
+        line="$c $now"
+        for f in ${thens[@]+"${thens[@]}"}; do
             then=$(awk -v c="$c" '$1 == c { print $2 }' "$f")
-            now=$(awk -v c="$c" '$1 == c { print $2 }' "$work/now")
             line="$line ${then:-0} +$((now - ${then:-0}))"
         done
         echo "$line"
-    done | sort -k2,2nr
+    done <"$work/now" | sort -k2,2nr
 } | column -t
