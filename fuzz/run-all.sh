@@ -5,7 +5,8 @@
 #   nice -n 19 fuzz/run-all.sh 900 stream sniff parse_audit ...   # logs in fuzz/logs/TARGET.log
 #
 # A target's corpus (fuzz/corpus/TARGET, git-ignored) starts from fuzz/seeds/TARGET when it does not exist yet;
-# `stream` and `sniff` take every parser's seeds, as they read all formats. `-timeout=300`: a hang is still
+# `stream` and `sniff` take every parser's seeds, as they read all formats. A dictionary in fuzz/dicts/TARGET.dict
+# (tokens libFuzzer splices into inputs) is passed when there is one. `-timeout=300`: a hang is still
 # caught, but a run paused for a while (SIGSTOP, to benchmark on a quiet machine) is not reported as one.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +25,9 @@ for t in "${targets[@]}"; do
             *) if [ -d "seeds/$t" ]; then cp "seeds/$t"/* "corpus/$t/"; fi ;;
         esac
     fi
-    echo "== $t: $secs s from $(date -u +%FT%TZ)" >>"logs/$t.log"
-    RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=300 2>&1 |
+    dict=()
+    if [ -f "dicts/$t.dict" ]; then dict=(-dict="dicts/$t.dict"); fi
+    echo "== $t: $secs s from $(date -u +%FT%TZ) ${dict[*]:-}" >>"logs/$t.log"
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=300 "${dict[@]}" 2>&1 |
         while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done >>"logs/$t.log" || true
 done
