@@ -7,6 +7,9 @@
 #
 #   CARGO_TARGET_DIR=/path/to/fuzz/target fuzz/coverage.sh query 10 30
 #
+# With FUNCS=1, also lists the functions of `auditlog-core` whose covered edges differ between all inputs and those of
+# the last MINUTES given, so the new edges can be read: real new paths, or ones that depend on thread timing.
+#
 # Inputs reduced during the run count as new, so growth is overstated, never hidden. Needs llvm-symbolizer.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,16 +21,21 @@ bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/$t
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Edges by crate of the inputs in folder $1, as "crate edges" lines, plus "(total) N".
+# Edges by crate of the inputs in folder $1, as "crate edges" lines, plus "(total) N"; the covered edges of each
+# function of ours go to file $2 as "edges file:line name".
 by_crate() {
-    "$bin" -runs=0 -print_coverage=1 -rss_limit_mb=2048 -timeout=300 "$1" 2>&1 | awk '
+    "$bin" -runs=0 -print_coverage=1 -rss_limit_mb=2048 -timeout=300 "$1" 2>&1 | awk -v funcs="$2" '
         /^COVERED_FUNC/ {
             split($5, e, "/"); file = $NF
             if (file ~ /^\/rustc\//) c = "std"
             else if (match(file, /\/registry\/src\/[^\/]+\/[^\/]+\//)) {
                 c = substr(file, RSTART, RLENGTH); sub(/\/$/, "", c); sub(/.*\//, "", c)
                 sub(/-[0-9]+\.[0-9]+\.[0-9]+.*$/, "", c)
-            } else if (file ~ /\/auditlog-core\//) c = "auditlog-core"
+            } else if (file ~ /\/auditlog-core\//) {
+                c = "auditlog-core"
+                name = $6; for (i = 7; i < NF; i++) name = name " " $i
+                print e[1], file, name >funcs
+            }
             else if (file ~ /\/fuzz\//) c = "harness"
             else c = "other"
             sum[c] += e[1]; total += e[1]
@@ -36,7 +44,7 @@ by_crate() {
 }
 
 newest=$(find "corpus/$t" -type f -printf '%T@\n' | sort -n | tail -n 1)
-by_crate "corpus/$t" | sort >"$work/now"
+by_crate "corpus/$t" "$work/now.funcs" | sort >"$work/now"
 header="crate now"
 thens=()
 for m in "$@"; do
@@ -44,7 +52,7 @@ for m in "$@"; do
     mkdir "$d"
     find "$PWD/corpus/$t" -type f ! -newermt "@$(awk -v n="$newest" -v m="$m" 'BEGIN { printf "%.0f", n - m * 60 }')" \
         -exec ln -s -t "$d" {} +
-    by_crate "$d" | sort >"$work/then-$m"
+    by_crate "$d" "$work/then-$m.funcs" | sort >"$work/then-$m"
     header="$header ${m}min-before +new"
     thens+=("$work/then-$m")
 done
@@ -60,3 +68,10 @@ echo "$t: $(find "corpus/$t" -type f | wc -l) inputs; edges by crate (then: inpu
         echo "$line"
     done <"$work/now" | sort -k2,2nr
 } | column -t
+if [ "${FUNCS:-0}" = 1 ] && [ ${#thens[@]} -gt 0 ]; then
+    last=${thens[${#thens[@]}-1]}
+    echo
+    echo "functions of auditlog-core whose edges changed since ${m}min before the newest input (edges then -> now):"
+    awk 'NR == FNR { then[$2] = $1; next } { if ($1 != then[$2] + 0) { $1 = (then[$2] + 0) " -> " $1; print } }' \
+        "$last.funcs" "$work/now.funcs" | sort -k4
+fi
