@@ -72,6 +72,7 @@ if [ "${FUNCS:-0}" = 1 ] && [ ${#thens[@]} -gt 0 ]; then
     last=${thens[${#thens[@]}-1]}
     echo
     echo "functions of auditlog-core whose edges changed since ${m}min before the newest input (edges then -> now):"
-    awk 'NR == FNR { then[$2] = $1; next } { if ($1 != then[$2] + 0) { $1 = (then[$2] + 0) " -> " $1; print } }' \
+    awk '{ k = substr($0, index($0, " ") + 1) } NR == FNR { then[k] = $1; next }
+        $1 != then[k] + 0 { $1 = (then[k] + 0) " -> " $1; print }' \
         "$last.funcs" "$work/now.funcs" | sort -k4
 fi
