@@ -477,11 +477,8 @@ impl<R: BufRead> Read for Gz<R> {
             })?;
             (self.start, self.end) = (0, n);
         }
-        let ready = self.buf.get(self.start..self.end).unwrap_or_default();
-        let n = ready.len().min(out.len());
-        if let (Some(to), Some(from)) = (out.get_mut(..n), ready.get(..n)) {
-            to.copy_from_slice(from);
-        }
+        // `Read for &[u8]` copies as much as both hold.
+        let n = self.buf.get(self.start..self.end).unwrap_or_default().read(out)?;
         self.start += n;
         Ok(n)
     }
