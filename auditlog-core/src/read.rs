@@ -218,7 +218,9 @@ impl<'r> Scanner<'r> {
         let mut r: Box<dyn Read + 'r> = if gz { Box::new(Gz::new(br)) } else { Box::new(br) };
         let mut summary = ReadSummary::default();
         let mut buf = Vec::with_capacity(opts.block_size.max(SNIFF_BYTES));
-        let (eof, pending) = match fill(&mut r, &mut buf, opts.block_size.max(SNIFF_BYTES), &mut summary) {
+        // The first read is SNIFF_BYTES whatever the block size (later reads fill up to a block), so the bytes
+        // sniffed, and a read error met before the format is known, do not depend on the block size.
+        let (eof, pending) = match fill(&mut r, &mut buf, SNIFF_BYTES, &mut summary) {
             Ok(eof) => (eof, None),
             Err(e) => (true, Some(broken_off(e, &mut buf, Position::START, &summary))),
         };
@@ -520,6 +522,29 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.starts_with(&format!("line {}: the gzip data is cut short or corrupt", pos.line)), "{msg}");
         assert!(msg.contains("download or copy the file again"), "{msg}");
+    }
+
+    #[test]
+    fn a_corrupt_gzip_stream_past_the_sniffed_bytes_gives_one_error_whatever_the_block_size() {
+        // Found by the `digest` fuzz target: the first read filled a whole block, so with 1 MiB blocks it met
+        // the corrupt data (and, no line being complete, reported it) while 64 KiB blocks sniffed the text first
+        // and reported an unknown format. The first read is now SNIFF_BYTES for every block size.
+        let text = vec![b'x'; 3 * SNIFF_BYTES];
+        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+        let mut deflate = Vec::with_capacity(text.len());
+        c.compress_vec(&text, &mut deflate, flate2::FlushCompress::Sync).unwrap();
+        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        gz.extend_from_slice(&deflate);
+        gz.push(0x07);
+        let run = |block: usize| {
+            let err = read(&gz[..], &ReadOptions::default().with_block_size(block), |_| ControlFlow::Continue(()));
+            err.unwrap_err().to_string()
+        };
+        let small = run(545);
+        assert!(small.contains("cannot tell which log format"), "{small}");
+        for block in [SNIFF_BYTES, SNIFF_BYTES + 1, 1 << 20] {
+            assert_eq!(run(block), small, "block size {block}");
+        }
     }
 
     #[test]

@@ -224,3 +224,17 @@ fn regression_gzip_error_line_by_block_size() {
     let (&cfg, log) = data.split_first().unwrap();
     checks::check_digest(cfg, log);
 }
+
+/// Found by `digest`: gzip text that no format matches, turning corrupt after the first 64 KiB, was an unknown
+/// format with 545-byte blocks but a gzip error with 1 MiB blocks, as the first read filled a whole block before
+/// sniffing. The first read is now the sniffed 64 KiB whatever the block size.
+#[test]
+fn regression_gzip_error_or_unknown_format_by_block_size() {
+    let data = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/digest/gzip-error-or-unknown-format-by-block-size"),
+    )
+    .unwrap();
+    let (&cfg, log) = data.split_first().unwrap();
+    checks::check_digest(cfg, log);
+}
