@@ -524,18 +524,26 @@ mod tests {
         assert!(msg.contains("download or copy the file again"), "{msg}");
     }
 
+    /// A gzip member holding `text` whose deflate data is followed by an invalid block type (BFINAL=1,
+    /// BTYPE=11): deflate decodes most damage into garbage, but this is an error at a known place.
+    fn gzip_then_corrupt(text: &[u8]) -> Vec<u8> {
+        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+        let mut deflate = Vec::with_capacity(text.len());
+        c.compress_vec(text, &mut deflate, flate2::FlushCompress::Sync).unwrap();
+        assert_eq!(c.total_in(), text.len() as u64);
+        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        gz.extend_from_slice(&deflate);
+        gz.push(0x07);
+        gz
+    }
+
     #[test]
     fn a_corrupt_gzip_stream_past_the_sniffed_bytes_gives_one_error_whatever_the_block_size() {
         // Found by the `digest` fuzz target: the first read filled a whole block, so with 1 MiB blocks it met
         // the corrupt data (and, no line being complete, reported it) while 64 KiB blocks sniffed the text first
         // and reported an unknown format. The first read is now SNIFF_BYTES for every block size.
         let text = vec![b'x'; 3 * SNIFF_BYTES];
-        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
-        let mut deflate = Vec::with_capacity(text.len());
-        c.compress_vec(&text, &mut deflate, flate2::FlushCompress::Sync).unwrap();
-        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-        gz.extend_from_slice(&deflate);
-        gz.push(0x07);
+        let gz = gzip_then_corrupt(&text);
         let run = |block: usize| {
             let err = read(&gz[..], &ReadOptions::default().with_block_size(block), |_| ControlFlow::Continue(()));
             err.unwrap_err().to_string()
@@ -556,15 +564,7 @@ mod tests {
         for i in 0..20_000 {
             log.push_str(&format!("20240101 10:00:00,s,u,h,{i},0,CONNECT,,,0\n"));
         }
-        // A gzip member whose deflate data is followed by an invalid block type (BFINAL=1, BTYPE=11): deflate
-        // decodes most damage into garbage, but this is an error at a known place.
-        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
-        let mut deflate = Vec::with_capacity(log.len());
-        c.compress_vec(log.as_bytes(), &mut deflate, flate2::FlushCompress::Sync).unwrap();
-        assert_eq!(c.total_in(), log.len() as u64);
-        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-        gz.extend_from_slice(&deflate);
-        gz.push(0x07);
+        let gz = gzip_then_corrupt(log.as_bytes());
         // What a decoder asked for one byte at a time reads before the error: the most flate2 hands out (it
         // still keeps back what it decoded into its window and had not copied out).
         let mut dec = flate2::read::MultiGzDecoder::new(&gz[..]);

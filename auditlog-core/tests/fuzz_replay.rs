@@ -217,12 +217,7 @@ fn regression_split_marker_after_carriage_returns() {
 /// writes into a fixed buffer of its own, so the lines read do not depend on the block size (or threads).
 #[test]
 fn regression_gzip_error_line_by_block_size() {
-    let data = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/digest/gzip-error-line-by-block-size"),
-    )
-    .unwrap();
-    let (&cfg, log) = data.split_first().unwrap();
-    checks::check_digest(cfg, log);
+    replay_digest("gzip-error-line-by-block-size");
 }
 
 /// Found by `digest`: gzip text that no format matches, turning corrupt after the first 64 KiB, was an unknown
@@ -230,11 +225,13 @@ fn regression_gzip_error_line_by_block_size() {
 /// sniffing. The first read is now the sniffed 64 KiB whatever the block size.
 #[test]
 fn regression_gzip_error_or_unknown_format_by_block_size() {
-    let data = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fuzz/regressions/digest/gzip-error-or-unknown-format-by-block-size"),
-    )
-    .unwrap();
+    replay_digest("gzip-error-or-unknown-format-by-block-size");
+}
+
+/// Replays `fuzz/regressions/digest/NAME`: its first byte is the target's configuration, the rest the log.
+fn replay_digest(name: &str) {
+    let data =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/digest").join(name)).unwrap();
     let (&cfg, log) = data.split_first().unwrap();
     checks::check_digest(cfg, log);
 }
