@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Summarises the runs logged by `fuzz/run-all.sh`: per run, the coverage at start and end, the edges gained in
 # its last 10 and 30 minutes, executions, how long before the end coverage last grew, the longest stretch of the run
-# without growth and the minute of the run it began at (a plateau: issue 7 asks for 10 minutes or more, 600 s), and
-# crashes (libFuzzer errors: panics, timeouts, out-of-memory; "slowest unit" notes are not
-# crashes).
+# without growth and the minute of the run it began at (a plateau, by this project's measure: 600 s or more), and
+# crashes (libFuzzer errors: panics, timeouts, out-of-memory; "slowest unit" notes are not crashes).
 #
 #   fuzz/plateau.sh [TARGET ...]
 set -euo pipefail
@@ -32,7 +31,7 @@ for f in "${files[@]}"; do
             if (t0 == 0) t0 = $1
             for (i = 1; i <= NF; i++) if ($i == "cov:") c = $(i + 1) + 0
             n = $2; sub(/^#/, "", n)
-            if (c0 == "") { c0 = c; gain = $1 }
+            if (c0 == "") { c0 = c; gain = $1; quiet_at = $1 }
             if (c > cov + 0) {
                 if ($1 - gain > quiet) { quiet = $1 - gain; quiet_at = gain }
                 cov = c; gain = $1; n_pts++; pt_t[n_pts] = $1; pt_c[n_pts] = c
