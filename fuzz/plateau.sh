@@ -20,9 +20,11 @@ for f in "${files[@]}"; do
             for (k = 1; k <= n_pts; k++) if (pt_t[k] <= last - secs) before = pt_c[k]
             return "+" (cov - before)
         }
+        # Keeps the stretch from the last gain to `t` when it is the longest without growth so far.
+        function quiet_until(t) { if (t - gain > quiet) { quiet = t - gain; quiet_at = gain } }
         function flush() {
             if (start == "") return
-            if (last - gain > quiet) { quiet = last - gain; quiet_at = gain }
+            quiet_until(last)
             printf "%-14s %-21s %5d %13s %6s %6s %10s %8ds %7ds@%-3d %s\n", t, start, (last - t0) / 60, c0 "->" cov,
                 since(600), since(1800), execs, last - gain, quiet, (quiet_at - t0) / 60, crash + 0
         }
@@ -33,7 +35,7 @@ for f in "${files[@]}"; do
             n = $2; sub(/^#/, "", n)
             if (c0 == "") { c0 = c; gain = $1; quiet_at = $1 }
             if (c > cov + 0) {
-                if ($1 - gain > quiet) { quiet = $1 - gain; quiet_at = gain }
+                quiet_until($1)
                 cov = c; gain = $1; n_pts++; pt_t[n_pts] = $1; pt_c[n_pts] = c
             }
             execs = n; last = $1
