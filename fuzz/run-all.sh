@@ -5,9 +5,10 @@
 #   nice -n 19 fuzz/run-all.sh 900 stream sniff parse_audit ...   # logs in fuzz/logs/TARGET.log
 #
 # A target's corpus (fuzz/corpus/TARGET, git-ignored) starts from fuzz/seeds/TARGET when it does not exist yet;
-# `stream` and `sniff` take every parser's seeds, as they read all formats. A dictionary in fuzz/dicts/TARGET.dict
-# (tokens libFuzzer splices into inputs) is passed when there is one. `-timeout=300`: a hang is still
-# caught, but a run paused for a while (SIGSTOP, to benchmark on a quiet machine) is not reported as one.
+# `stream` and `sniff`, which read all formats, take every parser's seeds when they have no seeds of their own.
+# A dictionary in fuzz/dicts/TARGET.dict (tokens libFuzzer splices into inputs) is passed when there is one.
+# `-timeout=300`: a hang is still caught, but a run paused for a while (SIGSTOP, to benchmark on a quiet machine)
+# is not reported as one.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-900}
@@ -20,10 +21,11 @@ mkdir -p logs
 for t in "${targets[@]}"; do
     if [ ! -d "corpus/$t" ]; then
         mkdir -p "corpus/$t"
-        case $t in
-            stream | sniff) cp seeds/parse_*/* "corpus/$t/" ;;
-            *) if [ -d "seeds/$t" ]; then cp "seeds/$t"/* "corpus/$t/"; fi ;;
-        esac
+        if [ -d "seeds/$t" ]; then
+            cp "seeds/$t"/* "corpus/$t/"
+        elif [ "$t" = stream ] || [ "$t" = sniff ]; then
+            cp seeds/parse_*/* "corpus/$t/"
+        fi
     fi
     dict=()
     if [ -f "dicts/$t.dict" ]; then dict=(-dict="dicts/$t.dict"); fi
